@@ -1,0 +1,52 @@
+"""ProtLens: see what deep models learn about proteins.
+
+The navigation frame: page config, the sidebar (device, seed, workspace, active data set)
+and the page list. Each page is a thin view over ``core``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core.config import Settings
+from pages._shared import state
+from pages._shared.cache import device_choices, device_description
+
+HERE = Path(__file__).parent
+
+st.set_page_config(page_title="ProtLens", page_icon="🔬",
+                   layout="wide", initial_sidebar_state="expanded")
+state.init_state()
+
+PAGES = {
+    "": [st.Page(HERE / "pages" / "home.py", title="Home", icon=":material/home:",
+                 default=True)],
+    "Data": [st.Page(HERE / "pages" / "data.py", title="Data", icon=":material/upload_file:",
+                     url_path="data")],
+    "Results": [st.Page(HERE / "pages" / "runs.py", title="Runs", icon=":material/history:",
+                        url_path="runs")],
+}
+page = st.navigation(PAGES)
+
+with st.sidebar:
+    st.logo(str(HERE / "assets" / "logo.png"), size="large")
+    choices = device_choices()
+    current = st.session_state[state.DEVICE]
+    st.selectbox("Device", choices, index=choices.index(current) if current in choices else 0,
+                 key=state.DEVICE_W, help="Where models train and embed. 'auto' takes CUDA, "
+                 "then Apple MPS, then the CPU.")
+    st.session_state[state.DEVICE] = st.session_state[state.DEVICE_W]
+    st.caption(f"In use: {device_description(st.session_state[state.DEVICE])}")
+    st.number_input("Random seed", min_value=0, max_value=2**31 - 1, step=1,
+                    value=int(st.session_state[state.SEED]), key=state.SEED_W,
+                    help="Seeds training, splits and projections, so a run can be repeated.")
+    st.session_state[state.SEED] = int(st.session_state[state.SEED_W])
+    active = st.session_state[state.ACTIVE_DATASET]
+    if active:
+        st.caption(f"Data set: **{active['name']}** ({active['n']:,} sequences)")
+    else:
+        st.caption("Data set: none yet — pick one on the Data page.")
+    st.caption(f"Workspace: `{Settings.from_env().home}`")
+
+page.run()

@@ -14,17 +14,20 @@ from pages._shared import state
 from pages._shared.cache import device_choices, device_description
 
 HERE = Path(__file__).parent
+# Views live one folder down: Streamlit treats top-level pages/*.py as old-style pages and
+# would run them without this frame when a browser first opens their URL.
+VIEWS = HERE / "pages" / "views"
 
 st.set_page_config(page_title="ProtLens", page_icon="🔬",
                    layout="wide", initial_sidebar_state="expanded")
 state.init_state()
 
 PAGES = {
-    "": [st.Page(HERE / "pages" / "home.py", title="Home", icon=":material/home:",
+    "": [st.Page(VIEWS / "home.py", title="Home", icon=":material/home:",
                  default=True)],
-    "Data": [st.Page(HERE / "pages" / "data.py", title="Data", icon=":material/upload_file:",
+    "Data": [st.Page(VIEWS / "data.py", title="Data", icon=":material/upload_file:",
                      url_path="data")],
-    "Results": [st.Page(HERE / "pages" / "runs.py", title="Runs", icon=":material/history:",
+    "Results": [st.Page(VIEWS / "runs.py", title="Runs", icon=":material/history:",
                         url_path="runs")],
 }
 page = st.navigation(PAGES)

@@ -1,0 +1,65 @@
+"""Rendering pieces more than one page uses: validation reports, data overviews, run cards."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import describe, plots
+from core.io import ValidationReport, to_csv_bytes
+
+
+def show_report(report: ValidationReport, *, key: str) -> None:
+    """A validation report: headline counts, then every problem with its record and line."""
+    errors, warnings = len(report.errors), len(report.warnings)
+    cols = st.columns(4)
+    cols[0].metric("Records", f"{report.n_records:,}")
+    cols[1].metric("Format", report.format)
+    cols[2].metric("Errors", errors)
+    cols[3].metric("Warnings", warnings)
+    if errors:
+        first = "\n".join(f"- {_where(p)}{p.message}" for p in report.errors[:5])
+        more = f"\n- … and {errors - 5} more in the table below" if errors > 5 else ""
+        st.error(f"{errors} error(s) in {report.source}: these records need attention before "
+                 f"training. Nothing was removed or changed.\n{first}{more}",
+                 icon=":material/error:")
+    elif warnings:
+        st.warning(f"{warnings} warning(s) in {report.source}; the data can be used as it is.",
+                   icon=":material/warning:")
+    else:
+        st.success(f"{report.source}: no problems found.", icon=":material/check_circle:")
+    frame = report.to_frame()
+    if len(frame):
+        levels = st.segmented_control("Show", ["error", "warning"], default=["error", "warning"],
+                                      selection_mode="multi", key=f"{key}.w.levels")
+        shown = frame[frame["level"].isin(levels or [])]
+        st.dataframe(shown, hide_index=True, width="stretch", height=min(400, 38 + 35 * len(shown)))
+        st.download_button("Download the report (CSV)", to_csv_bytes(frame),
+                           file_name="validation_report.csv", mime="text/csv",
+                           key=f"{key}.w.report_csv", icon=":material/download:")
+    if report.counts:
+        st.caption("Counts: " + ", ".join(f"{k} {v:,}" for k, v in sorted(report.counts.items())))
+
+
+def _where(problem) -> str:
+    parts = [f"**{problem.record_id}**" if problem.record_id else "",
+             f"line {problem.line}" if problem.line else ""]
+    label = ", ".join(p for p in parts if p)
+    return f"{label}: " if label else ""
+
+
+def show_overview(table: pd.DataFrame, *, key: str) -> None:
+    """Preview table, length histogram and residue composition of a data set."""
+    info = describe.summary(table)
+    cols = st.columns(4)
+    cols[0].metric("Sequences", f"{info['sequences']:,}")
+    cols[1].metric("Shortest", f"{info['min_length']:,}")
+    cols[2].metric("Median length", f"{info['median_length']:,.0f}")
+    cols[3].metric("Longest", f"{info['max_length']:,}")
+    preview = table.drop(columns=[c for c in ("line",) if c in table.columns]).head(1000)
+    st.dataframe(preview, hide_index=True, width="stretch", height=300,
+                 column_config={"sequence": st.column_config.TextColumn(width="large")})
+    if len(table) > len(preview):
+        st.caption(f"Showing the first {len(preview):,} of {len(table):,} records.")
+    left, right = st.columns(2)
+    left.plotly_chart(plots.length_histogram(table), key=f"{key}.lengths")
+    right.plotly_chart(plots.composition_bar(table), key=f"{key}.composition")

@@ -101,7 +101,8 @@ with builtin_tab:
     else:
         choice = st.selectbox("Built-in data set", found, key="data.w.builtin")
         table = load_builtin(choice)
-        report = validate(table, aligned="aligned" in table.columns, source=choice)
+        report = validate(table, aligned="aligned" in table.columns, source=choice,
+                          group_by="family_id" if "family_id" in table.columns else None)
         show_report(report, key="data.builtin")
         show_overview(table, key="data.builtin")
         if st.button(f"Use {choice}", type="primary", key="data.w.use_builtin",

@@ -21,6 +21,10 @@ def set_active(*, source: str, name: str, n: int, fingerprint: str,
     st.rerun()
 
 
+def clear_active() -> None:
+    st.session_state[state.ACTIVE_DATASET] = None
+
+
 def show_flash() -> None:
     """Show (once) the message left by the last action that reran the page."""
     message = st.session_state.pop(state.FLASH, None)

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core import describe, plots
-from core.io import ValidationReport, to_csv_bytes
+from core.io import ValidationReport, to_csv_bytes, to_fasta_bytes, to_parquet_bytes
 
 
 def show_report(report: ValidationReport, *, key: str) -> None:
@@ -63,3 +63,16 @@ def show_overview(table: pd.DataFrame, *, key: str) -> None:
     left, right = st.columns(2)
     left.plotly_chart(plots.length_histogram(table), key=f"{key}.lengths")
     right.plotly_chart(plots.composition_bar(table), key=f"{key}.composition")
+    download_table(table, key=key, stem="sequences")
+
+
+def download_table(table: pd.DataFrame, *, key: str, stem: str) -> None:
+    """CSV, FASTA and Parquet downloads of a sequence table, side by side."""
+    cols = st.columns(3)
+    cols[0].download_button("CSV", to_csv_bytes(table), file_name=f"{stem}.csv",
+                            mime="text/csv", key=f"{key}.w.csv", icon=":material/download:")
+    cols[1].download_button("FASTA", to_fasta_bytes(table), file_name=f"{stem}.fasta",
+                            mime="text/plain", key=f"{key}.w.fasta", icon=":material/download:")
+    cols[2].download_button("Parquet", to_parquet_bytes(table), file_name=f"{stem}.parquet",
+                            mime="application/octet-stream", key=f"{key}.w.parquet",
+                            icon=":material/download:")

@@ -9,7 +9,7 @@ from core.config import Settings
 from core.intake import drop_error_records, fingerprint, merge_parsed
 from core.io import NONSTANDARD_POLICIES, ValidationError, read_sequences, validate
 from pages._shared.cache import builtin_catalogue, get_store, load_builtin
-from pages._shared.data import active_info, set_active, show_flash
+from pages._shared.data import active_info, clear_active, set_active, show_flash
 from pages._shared.views import show_overview, show_report
 
 FORMATS = ["auto", "fasta", "aligned_fasta", "a2m", "stockholm", "csv", "tsv"]
@@ -123,9 +123,22 @@ with kept_tab:
                 set_active(source="upload", name=info["name"], n=info["n"],
                            fingerprint=info["fingerprint"], key=info["key"],
                            message=f"**{info['name']}** is the active data set.")
+            confirm_key = f"data.w.kept.confirm.{info['key']}"
             if right.button("Delete", key=f"data.w.kept.del.{info['key']}"):
-                get_store().delete_dataset(info["key"])
-                st.rerun()
+                st.session_state[confirm_key] = True
+            if st.session_state.get(confirm_key):
+                st.warning(f"Delete the kept data set **{info['name']}**? Runs trained on it "
+                           "keep their own results.", icon=":material/delete:")
+                yes, no, _ = st.columns([1, 1, 4])
+                if yes.button("Yes, delete", key=f"data.w.kept.yes.{info['key']}"):
+                    get_store().delete_dataset(info["key"])
+                    if (active_info() or {}).get("key") == info["key"]:
+                        clear_active()
+                    st.session_state.pop(confirm_key, None)
+                    st.rerun()
+                if no.button("Keep it", key=f"data.w.kept.no.{info['key']}"):
+                    st.session_state.pop(confirm_key, None)
+                    st.rerun()
 
 active = active_info()
 if active:

@@ -38,3 +38,21 @@ def test_kept_datasets_tab_lists_workspace_sets(app, workspace):
     use = [b for b in at.button if b.key and b.key.startswith("data.w.kept.use.")]
     use[0].click().run()
     assert at.session_state["app.dataset"]["name"] == "kept one"
+
+
+def test_deleting_a_kept_set_asks_first_and_clears_it_if_active(app, workspace):
+    import pandas as pd
+
+    from core.store import RunStore
+
+    store = RunStore(workspace)
+    key = store.save_dataset(pd.DataFrame({"id": ["a"], "sequence": ["MKV"]}), name="old",
+                             fingerprint="e" * 32)
+    at = open_page(app, "data.py")
+    at.button(key=f"data.w.kept.use.{key}").click().run()
+    at.button(key=f"data.w.kept.del.{key}").click().run()
+    assert store.list_datasets()  # asked, not yet deleted
+    assert any("Delete the kept data set" in w.value for w in at.warning)
+    at.button(key=f"data.w.kept.yes.{key}").click().run()
+    assert store.list_datasets() == []
+    assert at.session_state["app.dataset"] is None

@@ -60,3 +60,25 @@ def device_description(choice: str) -> str:
 def run_bundle(run_id: str, finished: str | None, name: str) -> bytes:
     """A run's export zip; keyed by finish time and name so edits make a new one."""
     return get_store().export_bundle(run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def run_arrays(run_id: str, finished: str | None) -> dict:
+    """A finished run's arrays (embeddings, ids…), cached per run and finish time."""
+    return get_store().load_arrays(run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def run_table(run_id: str, finished: str | None, name: str):
+    return get_store().load_table(run_id, name)
+
+
+@st.cache_data(show_spinner="Projecting the embedding…", max_entries=16)
+def run_projection(run_id: str, finished: str | None, array: str, method: str,
+                   perplexity: float, n_neighbors: int, min_dist: float, seed: int):
+    """2-D coordinates of one array of a run (cached per run and parameters)."""
+    from core.projection import ProjectionConfig, project
+
+    cfg = ProjectionConfig(method=method, perplexity=perplexity, n_neighbors=n_neighbors,
+                           min_dist=min_dist, seed=seed)
+    return project(run_arrays(run_id, finished)[array], cfg)

@@ -76,3 +76,24 @@ def download_table(table: pd.DataFrame, *, key: str, stem: str) -> None:
     cols[2].download_button("Parquet", to_parquet_bytes(table), file_name=f"{stem}.parquet",
                             mime="application/octet-stream", key=f"{key}.w.parquet",
                             icon=":material/download:")
+
+
+PROJECTION_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+
+
+def projection_controls(*, key: str, n_points: int) -> dict:
+    """Projection method and its main parameters; returns keyword arguments for the cache."""
+    cols = st.columns([2, 1, 1, 1])
+    method = cols[0].segmented_control("Projection", list(PROJECTION_LABELS), default="pca",
+                                       format_func=PROJECTION_LABELS.get, key=f"{key}.w.method",
+                                       help="UMAP's first use in a session takes ~20 s to load.")
+    method = method or "pca"
+    perplexity = cols[1].number_input("Perplexity", 2.0, 100.0,
+                                      float(min(30, max(2, (n_points - 1) // 3))), step=1.0,
+                                      key=f"{key}.w.perplexity", disabled=method != "tsne")
+    neighbours = cols[2].number_input("Neighbours", 2, 200, min(15, max(2, n_points - 1)),
+                                      key=f"{key}.w.neighbours", disabled=method != "umap")
+    min_dist = cols[3].number_input("min_dist", 0.0, 1.0, 0.1, step=0.05,
+                                    key=f"{key}.w.min_dist", disabled=method != "umap")
+    return {"method": method, "perplexity": float(perplexity), "n_neighbors": int(neighbours),
+            "min_dist": float(min_dist), "seed": int(st.session_state.get("app.seed", 0))}

@@ -33,3 +33,21 @@ def test_run_is_listed_shown_renamed_and_deleted(app, workspace):
     assert store.exists(run_id)  # only asked, not yet deleted
     at.button(key="runs.w.delete_yes").click().run()
     assert not store.exists(run_id)
+
+
+def test_running_run_shows_progress_and_can_be_cancelled(app, workspace):
+    import os
+
+    store = RunStore(workspace)
+    run = store.new_run("test", name="long job", status="running")
+    store.update(run.id, pid=os.getpid())  # alive, so the page's job manager leaves it be
+    store.write_progress(run.id, {"stage": "train", "step": 3, "total": 10,
+                                  "metrics": {"loss": 0.25}})
+    at = open_page(app, "runs.py")
+    at.session_state["runs.selected"] = run.id
+    at.run()
+    assert not at.exception
+    bar = at.get("progress")[0]
+    assert "train 3/10" in bar.proto.text and "loss 0.25" in bar.proto.text
+    at.button(key=f"cancel.{run.id}").click().run()
+    assert store.get(run.id).status == "cancelled"

@@ -27,6 +27,8 @@ PAGES = {
                  default=True)],
     "Data": [st.Page(VIEWS / "data.py", title="Data", icon=":material/upload_file:",
                      url_path="data")],
+    "Methods": [st.Page(VIEWS / "property.py", title="Property models",
+                        icon=":material/query_stats:", url_path="property")],
     "Results": [st.Page(VIEWS / "runs.py", title="Runs", icon=":material/history:",
                         url_path="runs")],
 }

@@ -2,8 +2,12 @@
 
 A page calls :meth:`JobManager.submit`; the run appears in the store as *queued*. A feeder
 thread takes jobs from a standard-library :class:`queue.Queue` one at a time (``workers``
-at once, 1 by default) and runs each in its own ``spawn`` process, so a crash, an
-out-of-memory kill or a cancel never takes the server down. The process writes its progress
+at once, 1 by default) and runs each in its own process (``python -m core.worker``), so a
+crash, an out-of-memory kill or a cancel never takes the server down. The job's input is
+handed over through files under ``<workspace>/jobs/<run id>/`` (tables as Parquet, the rest
+as JSON; no pickle), removed when the job ends; :mod:`core.worker` is the process's entry. A fresh interpreter rather than
+``multiprocessing``: Streamlit replaces ``__main__`` with the page script, which a
+``spawn`` child would re-run. The process writes its progress
 and log into the run; the page polls the store. When the process ends without having
 finished its run, the run is marked failed with the exit code.
 
@@ -14,17 +18,22 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import json
 import logging
-import multiprocessing as mp
 import os
 import queue
+import shutil
+import subprocess
+import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from core.config import PROJECT_ROOT
 from core.progress import ProgressEvent
 from core.store import RunStore, StoreError, utcnow
 
@@ -158,10 +167,31 @@ def execute(target: str, payload: Mapping[str, Any], run_id: str, store: RunStor
         root.removeHandler(handler)
 
 
-def _child(target: str, payload: Mapping[str, Any], run_id: str, root: str,
-           device: str | None) -> None:
-    logging.basicConfig(level=logging.INFO)
-    execute(target, payload, run_id, RunStore(root), device=device)
+def save_payload(folder: Path, payload: Mapping[str, Any]) -> None:
+    """Write a job's input: DataFrames as Parquet, everything else as one JSON object."""
+    import pandas as pd
+
+    folder.mkdir(parents=True, exist_ok=True)
+    plain = {}
+    for key, value in payload.items():
+        if isinstance(value, pd.DataFrame):
+            value.to_parquet(folder / f"{key}.parquet", index=False)
+        else:
+            plain[key] = value
+    try:
+        text = json.dumps(plain)
+    except TypeError as exc:
+        raise TypeError(f"a job payload holds DataFrames and JSON values only: {exc}") from exc
+    (folder / "payload.json").write_text(text, encoding="utf-8")
+
+
+def load_payload(folder: Path) -> dict[str, Any]:
+    import pandas as pd
+
+    payload = json.loads((folder / "payload.json").read_text(encoding="utf-8"))
+    for table in folder.glob("*.parquet"):
+        payload[table.stem] = pd.read_parquet(table)
+    return payload
 
 
 @dataclass
@@ -179,10 +209,9 @@ class JobManager:
         self.store = store
         self.workers = max(1, int(workers))
         self._queue: queue.Queue[_Job | None] = queue.Queue()
-        self._procs: dict[str, mp.process.BaseProcess] = {}
+        self._procs: dict[str, subprocess.Popen] = {}
         self._cancelled: set[str] = set()
         self._lock = threading.Lock()
-        self._ctx = mp.get_context("spawn")
         self.recover()
         self._threads = [threading.Thread(target=self._feed, name=f"protlens-jobs-{i}",
                                           daemon=True) for i in range(self.workers)]
@@ -212,10 +241,11 @@ class JobManager:
                 return False
             self._cancelled.add(run_id)
             proc = self._procs.get(run_id)
-        if proc is not None and proc.is_alive():
+        if proc is not None and proc.poll() is None:
             proc.terminate()
-            proc.join(timeout=10)
-            if proc.is_alive():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
                 proc.kill()
         self.store.fail(run_id, "cancelled by the user", status="cancelled")
         return True
@@ -228,7 +258,7 @@ class JobManager:
 
     def running(self) -> list[str]:
         with self._lock:
-            return [rid for rid, proc in self._procs.items() if proc.is_alive()]
+            return [rid for rid, proc in self._procs.items() if proc.poll() is None]
 
     def shutdown(self, *, wait: bool = False) -> None:
         for _ in self._threads:
@@ -236,9 +266,12 @@ class JobManager:
         with self._lock:
             procs = list(self._procs.items())
         for run_id, proc in procs:
-            if proc.is_alive():
+            if proc.poll() is None:
                 proc.terminate()
-                proc.join(timeout=5)
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
                 try:
                     self.store.fail(run_id, "interrupted: the server stopped")
                 except StoreError:
@@ -250,6 +283,10 @@ class JobManager:
     def recover(self) -> list[str]:
         """Mark runs left active by a server that is gone as failed; returns their ids."""
         self.store.clean()
+        inboxes = self.store.root / "jobs"
+        for inbox in inboxes.iterdir() if inboxes.is_dir() else []:
+            if not self.store.exists(inbox.name) or not self.store.get(inbox.name).active:
+                shutil.rmtree(inbox, ignore_errors=True)  # input of a job that has ended
         stale = []
         for run in self.store.list():
             if run.active and not _pid_alive(run.pid):
@@ -266,12 +303,20 @@ class JobManager:
             with self._lock:
                 if job.run_id in self._cancelled or not self.store.exists(job.run_id):
                     continue
-                proc = self._ctx.Process(
-                    target=_child, name=f"protlens-{job.run_id}",
-                    args=(job.target, job.payload, job.run_id, str(self.store.root), job.device))
-                proc.start()
+                inbox = self.store.root / "jobs" / job.run_id
+                try:
+                    save_payload(inbox, job.payload)
+                except (TypeError, OSError) as exc:
+                    self.store.fail(job.run_id, f"could not hand the job over: {exc}")
+                    continue
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "core.worker", str(self.store.root), job.run_id,
+                     job.target, job.device or ""],
+                    cwd=PROJECT_ROOT, env=_child_env(), stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                 self._procs[job.run_id] = proc
-            proc.join()
+            _, err = proc.communicate()
+            shutil.rmtree(inbox, ignore_errors=True)
             with self._lock:
                 self._procs.pop(job.run_id, None)
                 cancelled = job.run_id in self._cancelled
@@ -280,10 +325,20 @@ class JobManager:
             except StoreError:
                 continue  # deleted while running
             if run.active and not cancelled:
-                code = proc.exitcode
+                code = proc.returncode
                 why = (f"the worker process was killed by signal {-code}" if code and code < 0
                        else f"the worker process exited with code {code}")
+                tail = (err or b"").decode("utf-8", "replace").strip().splitlines()[-20:]
+                if tail:
+                    self.store.append_log(job.run_id, "\n".join(tail))
                 self.store.fail(job.run_id, f"{why} before finishing (out of memory?)")
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH"))
+                                        if p)
+    return env
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -308,3 +363,6 @@ def run_inline(task: str, payload: Mapping[str, Any], store: RunStore, *, method
                         seed=seed, status="queued")
     execute(_target(task), payload, run.id, store, device=device, on_progress=on_progress)
     return run.id
+register_task("scan.fit", "core.tasks.scan:fit_job")
+register_task("property.fit", "core.tasks.property:fit_job")
+

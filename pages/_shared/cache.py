@@ -82,3 +82,11 @@ def run_projection(run_id: str, finished: str | None, array: str, method: str,
     cfg = ProjectionConfig(method=method, perplexity=perplexity, n_neighbors=n_neighbors,
                            min_dist=min_dist, seed=seed)
     return project(run_arrays(run_id, finished)[array], cfg)
+
+
+@st.cache_resource(show_spinner="Loading the trained model…", max_entries=4)
+def property_model(run_id: str, finished: str | None):
+    """A finished property run rebuilt for prediction (shared and read-only: never trained)."""
+    from core.tasks.property import load_property_model
+
+    return load_property_model(get_store(), run_id)

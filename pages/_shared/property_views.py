@@ -26,8 +26,8 @@ def _scores(run) -> None:
         st.dataframe(rows[[c for c in SCORE_COLUMNS if c in rows]], hide_index=True,
                      width="stretch", column_config={
                          "mae": st.column_config.NumberColumn("MAE", format="%.3f"),
-                         "coverage_1sd": st.column_config.NumberColumn("in ±1σ", format="%.0%%"),
-                         "coverage_2sd": st.column_config.NumberColumn("in ±2σ", format="%.0%%"),
+                         "coverage_1sd": st.column_config.NumberColumn("in ±1σ", format="percent"),
+                         "coverage_2sd": st.column_config.NumberColumn("in ±2σ", format="percent"),
                          "seconds": st.column_config.NumberColumn("fit (s)", format="%.1f")})
         paper = PROPERTY_TABLE_I.get(run.summary.get("dataset") or "")
         if paper:
@@ -62,6 +62,8 @@ def _embedding_map(run, preds: pd.DataFrame, arrays: dict) -> None:
     table = pd.DataFrame({"id": arrays["ids"]}).join(ours, on="id")
     label = run.summary.get("label", "property")
     table = table.rename(columns={"measured": label, "m": "mutations"})
+    if table["mutations"].notna().any():
+        table["mutations"] = table["mutations"].astype("Int64").astype(str)
     params = projection_controls(key="property.map", n_points=len(table))
     coords = run_projection(run.id, run.finished, "embedding", **params)
     colours = [c for c in (label, "mutations", "split", "predicted", "std") if c in table]

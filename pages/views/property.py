@@ -9,7 +9,7 @@ from core.io import dataset_fingerprint
 from pages._shared import state
 from pages._shared.cache import get_jobs, get_store, load_builtin
 from pages._shared.data import active_info, active_table
-from pages._shared.progress import status_label, watch_run
+from pages._shared.progress import watch_run
 from pages._shared.property_views import show_results
 
 RUN_KEY = "property.run_id"
@@ -79,7 +79,7 @@ if not runs:
 ids = [r.id for r in runs]
 current = st.session_state.get(RUN_KEY)
 run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
-                      format_func=lambda i: next(f"{r.name} · {status_label(r.status)} · "
+                      format_func=lambda i: next(f"{r.name} · {r.status} · "
                                                  f"{r.created}" for r in runs if r.id == i),
                       key="property.w.run")
 st.session_state[RUN_KEY] = run_id

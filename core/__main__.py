@@ -21,6 +21,8 @@ from pathlib import Path
 
 #: method -> "module:function" taking the parsed args and returning an exit code.
 TRAINERS: dict[str, str] = {}
+TRAINERS["property"] = "core.tasks.property:cli_train"
+TRAINERS["scan"] = "core.tasks.scan:cli_train"
 
 
 def _load(target: str):

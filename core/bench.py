@@ -117,3 +117,5 @@ def _markdown(frame: pd.DataFrame) -> str:
     for _, row in frame.iterrows():
         out.append("| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |")
     return "\n".join(out)
+BENCHES["scan"] = "core.tasks.scan_bench:run"
+BENCHES["property"] = "core.tasks.property_bench:run"

@@ -79,7 +79,7 @@ if not runs:
 ids = [r.id for r in runs]
 current = st.session_state.get(RUN_KEY)
 run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
-                      format_func=lambda i: next(f"{r.name} · {r.status} · "
+                      format_func=lambda i: next(f"{r.name} · "
                                                  f"{r.created}" for r in runs if r.id == i),
                       key="property.w.run")
 st.session_state[RUN_KEY] = run_id

@@ -28,7 +28,9 @@ PAGES = {
     "Data": [st.Page(VIEWS / "data.py", title="Data", icon=":material/upload_file:",
                      url_path="data")],
     "Methods": [st.Page(VIEWS / "property.py", title="Property models",
-                        icon=":material/query_stats:", url_path="property")],
+                        icon=":material/query_stats:", url_path="property"),
+                st.Page(VIEWS / "clustering.py", title="Clustering",
+                        icon=":material/bubble_chart:", url_path="clustering")],
     "Results": [st.Page(VIEWS / "runs.py", title="Runs", icon=":material/history:",
                         url_path="runs")],
 }

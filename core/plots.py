@@ -133,3 +133,44 @@ def cluster_map(similarity: np.ndarray, ids: list[str], order: np.ndarray,
     fig.update_xaxes(showticklabels=len(ids) <= 60)
     fig.update_yaxes(showticklabels=len(ids) <= 60, autorange="reversed")
     return fig
+
+
+def training_curve(history: list[dict], *, metric: str = "nmi",
+                   baselines: dict[str, float] | None = None,
+                   title: str = "NMI during SeqSCAN training") -> go.Figure:
+    """A metric per epoch (one line per stage) with baselines as horizontal lines."""
+    frame = pd.DataFrame([h for h in history if metric in h])
+    fig = go.Figure()
+    if not frame.empty:
+        stages = frame["stage"] if "stage" in frame else pd.Series("train", index=frame.index)
+        epochs = frame["epoch"] if "epoch" in frame else frame.groupby(stages).cumcount() + 1
+        frame = frame.assign(_stage=stages.to_numpy(), _epoch=epochs.to_numpy())
+        offset = 0
+        for stage, part in frame.groupby("_stage", sort=False):
+            # later stages (self-labelling) continue the x axis where the previous one ended
+            fig.add_scatter(x=part["_epoch"] + offset, y=part[metric], mode="lines+markers",
+                            name=str(stage), customdata=part["_epoch"],
+                            hovertemplate=f"{stage} epoch %{{customdata}}<br>{metric} "
+                                          "%{y:.3f}<extra></extra>")
+            offset += int(part["_epoch"].max())
+    for name, value in (baselines or {}).items():
+        fig.add_hline(y=value, line_dash="dash", line_color="#888",
+                      annotation_text=f"{name} {value:.3f}", annotation_position="bottom right")
+    fig.update_layout(template=TEMPLATE, title=title, height=380, xaxis_title="epoch",
+                      yaxis_title=metric.upper(), margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def confusion_heatmap(confusion: pd.DataFrame, *, normalized: bool = False,
+                      title: str = "Hungarian-matched confusion") -> go.Figure:
+    """Rows true classes, columns clusters (already reordered to the diagonal)."""
+    z = confusion.to_numpy(dtype=float)
+    text = [[f"{v:.0%}" if normalized else f"{int(v)}" for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(z=z, x=list(confusion.columns), y=list(confusion.index),
+                               colorscale="Blues", text=text, texttemplate="%{text}",
+                               hovertemplate="%{y} → %{x}: %{text}<extra></extra>"))
+    fig.update_layout(template=TEMPLATE, title=title, height=max(320, 28 * len(confusion) + 120),
+                      xaxis_title="cluster (matched order)", yaxis_title="true class",
+                      margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_yaxes(autorange="reversed")
+    return fig

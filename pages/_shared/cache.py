@@ -90,3 +90,11 @@ def property_model(run_id: str, finished: str | None):
     from core.tasks.property import load_property_model
 
     return load_property_model(get_store(), run_id)
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def encoder_choices() -> list[dict]:
+    """Sequence encoders and whether each can run on this machine."""
+    from core.encoders import encoder_status
+
+    return encoder_status()

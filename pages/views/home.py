@@ -17,7 +17,7 @@ METHODS = [
     ("Family fingerprints", "VAE fingerprints of family alignments and a CNN family "
      "classifier, with BLOSUM62 reconstruction bars (seed 001).", "families"),
     ("Clustering without labels", "SeqSCAN: self-supervised features, neighbour mining and a "
-     "SCAN head, judged by NMI and Hungarian-matched confusion (seed 002).", "scan"),
+     "SCAN head, judged by NMI and Hungarian-matched confusion (seed 002).", "clustering"),
     ("Protein–text retrieval", "Dual encoder with twin hard negatives and triplet fine-tuning; "
      "score-distribution shift and text → protein search (seed 003).", "text"),
 ]

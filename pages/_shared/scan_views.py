@@ -1,0 +1,124 @@
+"""Result views of a finished clustering (SCAN) run."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import plots
+from core.io import to_csv_bytes
+from pages._shared.cache import run_arrays, run_bundle, run_projection, run_table
+from pages._shared.views import projection_controls
+
+METRICS = [("nmi", "NMI"), ("ari", "ARI"), ("acc", "Accuracy (matched)"), ("aupr", "AUPR")]
+
+
+def _headline(run) -> None:
+    m = run.metrics
+    if "nmi" not in m:
+        cols = st.columns(3)
+        cols[0].metric("Silhouette", f"{m.get('silhouette', float('nan')):.3f}")
+        cols[1].metric("Clusters used", int(m.get("n_used_clusters", 0) or 0))
+        cols[2].metric("Mean confidence", f"{m.get('mean_confidence', float('nan')):.3f}")
+        return
+    cols = st.columns(len(METRICS))
+    base = run.summary.get("pca_kmeans_nmi")
+    for col, (key, name) in zip(cols, METRICS, strict=True):
+        value = m.get(key)
+        delta = f"{value - base:+.3f} vs PCA+K-means" if key == "nmi" and base is not None \
+            else None
+        col.metric(name, "–" if value is None else f"{value:.3f}", delta=delta)
+    purity = {k: v for k, v in m.items() if k.startswith("purity_k")}
+    if purity:
+        st.caption("Neighbour purity (share of mined neighbours with the same label): "
+                   + ", ".join(f"K={k[8:]} {v:.3f}" for k, v in sorted(purity.items())))
+
+
+def _curve(run) -> None:
+    baselines = {name.replace("_nmi", "").replace("_", " "): run.summary[name]
+                 for name in ("pca_kmeans_nmi", "length_kmeans_nmi") if name in run.summary}
+    metric = "nmi" if any("nmi" in h for h in run.history) else "loss"
+    st.plotly_chart(plots.training_curve(run.history, metric=metric,
+                                         baselines=baselines if metric == "nmi" else None,
+                                         title=f"{metric.upper()} during SeqSCAN training"),
+                    key="scan.curve")
+
+
+def _confusion(run, assignments: pd.DataFrame) -> None:
+    raw = run_table(run.id, run.finished, "confusion").set_index("class")
+    normalized = st.toggle("Row-normalised", key="scan.w.normalized")
+    shown = raw.div(raw.sum(axis=1).replace(0, 1), axis=0) if normalized else raw
+    st.plotly_chart(plots.confusion_heatmap(shown, normalized=normalized), key="scan.confusion")
+    left, right = st.columns(2)
+    cls = left.selectbox("True class", list(raw.index), key="scan.w.cell_class")
+    clu = right.selectbox("Cluster", list(raw.columns), key="scan.w.cell_cluster",
+                          index=list(raw.columns).index(raw.loc[cls].idxmax()))
+    cell = assignments[(assignments["label"].astype(str) == str(cls))
+                       & (assignments["cluster"] == clu)]
+    st.caption(f"{len(cell)} protein(s) of {cls} in cluster {clu}")
+    st.dataframe(cell[["id", "cluster", "confidence", "label"]], hide_index=True,
+                 width="stretch", height=min(300, 38 + 35 * len(cell)))
+    st.dataframe(run_table(run.id, run.finished, "per_class"), hide_index=True, width="stretch")
+
+
+def _maps(run, assignments: pd.DataFrame) -> None:
+    arrays = run_arrays(run.id, run.finished)
+    table = assignments[[c for c in ("id", "cluster", "confidence", "label")
+                         if c in assignments]].copy()
+    params = projection_controls(key="scan.map", n_points=len(table))
+    coords = run_projection(run.id, run.finished, "features", **params)
+    colours = ["cluster"] + (["label"] if "label" in table else [])
+    cols = st.columns(len(colours))
+    for col, colour in zip(cols, colours, strict=True):
+        col.plotly_chart(plots.embedding_map(coords, table, color=colour,
+                                             hover=["cluster", "label", "confidence"],
+                                             title=f"Coloured by {colour}",
+                                             axis=params["method"].upper()),
+                         key=f"scan.map.{colour}")
+    st.caption(f"{len(arrays['ids']):,} proteins, {run.summary.get('encoder')} features.")
+
+
+def _clusters(run) -> None:
+    clusters = run_table(run.id, run.finished, "clusters")
+    protos = run_table(run.id, run.finished, "prototypes")
+    st.dataframe(clusters, hide_index=True, width="stretch")
+    pick = st.selectbox("Cluster", clusters["cluster"].tolist(), key="scan.w.proto_cluster")
+    st.caption("Most central members (cosine similarity to the cluster centre):")
+    st.dataframe(protos[protos["cluster"] == pick], hide_index=True, width="stretch")
+    hist = run_table(run.id, run.finished, "confidence_hist")
+    st.bar_chart(hist, x=hist.columns[0], y=hist.columns[-1], height=220)
+
+
+def show_results(run) -> None:
+    """Headline metrics, the NMI curve, confusion, maps, clusters, baselines and downloads."""
+    assignments = run_table(run.id, run.finished, "assignments")
+    _headline(run)
+    tabs = st.tabs(["Training", "Confusion", "Maps", "Clusters", "Baselines", "Downloads"])
+    with tabs[0]:
+        _curve(run)
+    with tabs[1]:
+        if "label" in assignments:
+            _confusion(run, assignments)
+        else:
+            st.info("No labels were given, so there is no confusion matrix.")
+    with tabs[2]:
+        _maps(run, assignments)
+    with tabs[3]:
+        _clusters(run)
+    with tabs[4]:
+        st.dataframe(run_table(run.id, run.finished, "baselines"), hide_index=True,
+                     width="stretch")
+        st.caption("Baselines cluster the same features (or, for length K-means, the lengths "
+                   "alone) into the same number of clusters.")
+    with tabs[5]:
+        cols = st.columns(3)
+        cols[0].download_button("Assignments with probabilities (CSV)", to_csv_bytes(assignments),
+                                file_name=f"{run.id}_assignments.csv", mime="text/csv",
+                                key="scan.w.dl_assign", icon=":material/download:")
+        if "label" in assignments:
+            confusion = run_table(run.id, run.finished, "confusion")
+            cols[1].download_button("Confusion matrix (CSV)", to_csv_bytes(confusion),
+                                    file_name=f"{run.id}_confusion.csv", mime="text/csv",
+                                    key="scan.w.dl_conf", icon=":material/download:")
+        cols[2].download_button("Run (zip)", run_bundle(run.id, run.finished, run.name),
+                                file_name=f"{run.id}.zip", mime="application/zip",
+                                key="scan.w.dl_run", icon=":material/download:")

@@ -1,0 +1,95 @@
+"""Clustering without labels: sequence features + SCAN, judged by NMI and Hungarian matching."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.datasets import by_kind, get_spec
+from core.io import dataset_fingerprint
+from pages._shared import state
+from pages._shared.cache import encoder_choices, get_jobs, get_store, load_builtin
+from pages._shared.data import active_info, active_table
+from pages._shared.progress import watch_run
+from pages._shared.scan_views import show_results
+
+RUN_KEY = "scan.run_id"
+NO_LABEL = "(none: judge without labels)"
+store = get_store()
+
+st.title("Clustering without labels")
+st.caption("SeqSCAN (seed 002): embed every protein, mine each one's nearest neighbours, and "
+           "train a clustering head to agree with its neighbours (SCAN). With labels, the "
+           "clusters are judged by NMI, ARI and accuracy after Hungarian matching, against "
+           "PCA + K-means and a length-only K-means on the same data.")
+
+builtin = by_kind("clustering") + by_kind("families")
+active = active_info()
+sources = ["Built-in data set"] + (["Active data set"] if active else [])
+source = st.radio("Data", sources, horizontal=True, key="scan.w.source",
+                  index=1 if active and active["source"] != "builtin" else 0)
+if source == "Built-in data set":
+    name = st.selectbox("Data set", builtin, key="scan.w.builtin",
+                        format_func=lambda n: f"{n} — {get_spec(n).title}")
+    table, default_label, data_name = load_builtin(name), get_spec(name).label, name
+else:
+    table, default_label, data_name = active_table(), None, active["name"]
+candidates = [c for c in table.columns if c not in ("id", "sequence", "aligned", "line")
+              and 1 < table[c].nunique() <= max(2, len(table) // 2)]
+label = st.selectbox("Label column (used only to judge the clusters)",
+                     [NO_LABEL] + candidates, key="scan.w.label",
+                     index=1 + candidates.index(default_label) if default_label in candidates
+                     else 0)
+label = None if label == NO_LABEL else label
+n_classes = int(table[label].nunique()) if label else None
+st.caption(f"{len(table):,} sequences" + (f", {n_classes} classes in `{label}`" if label
+                                          else ", no labels: silhouette and cluster sizes only"))
+
+encoders = encoder_choices()
+usable = [e["name"] for e in encoders if e["available"]]
+with st.form("scan.w.form"):
+    c1, c2, c3, c4 = st.columns(4)
+    encoder = c1.selectbox("Encoder", usable, key="scan.w.encoder",
+                           help="; ".join(f"{e['name']}: {e['reason']}" for e in encoders))
+    n_clusters = c2.number_input("Clusters", 2, 500, n_classes or 10,
+                                 key=f"scan.w.k.{data_name}.{label}",  # default follows data
+                                 help="May exceed the expected number of families "
+                                      "(over-clustering); matching is then many-to-one.")
+    knn = c3.number_input("Neighbours mined (K)", 1, 200, 20, key="scan.w.knn")
+    self_label = c4.checkbox("Self-labelling step", value=False, key="scan.w.self_label",
+                             help="Retrain on the confident assignments (SCAN's step 3).")
+    submitted = st.form_submit_button("Cluster", type="primary", icon=":material/play_arrow:")
+unavailable = [e for e in encoders if not e["available"]]
+if unavailable:
+    st.caption("Not available here: " + "; ".join(f"{e['name']} ({e['reason']})"
+                                                   for e in unavailable))
+if submitted:
+    config = {"n_clusters": int(n_clusters), "knn": int(knn), "self_label": bool(self_label)}
+    keep = [c for c in ("id", "sequence", label) if c]
+    dataset = {"name": data_name, "n": len(table), "fingerprint": dataset_fingerprint(table),
+               "source": "builtin" if source == "Built-in data set" else "upload"}
+    st.session_state[RUN_KEY] = get_jobs().submit(
+        "scan.fit", {"table": pd.DataFrame(table[keep]), "label": label, "encoder": encoder,
+                     "config": config},
+        method="scan", name=f"{encoder} SCAN on {data_name}", config={**config,
+                                                                      "encoder": encoder},
+        dataset=dataset, seed=int(st.session_state[state.SEED]),
+        device=st.session_state[state.DEVICE])
+
+runs = store.list(method="scan")
+if not runs:
+    st.info("No clustering yet: choose an encoder and press **Cluster**.")
+    st.stop()
+ids = [r.id for r in runs]
+current = st.session_state.get(RUN_KEY)
+run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
+                      format_func=lambda i: next(f"{r.name} · {r.created}" for r in runs
+                                                 if r.id == i), key="scan.w.run")
+st.session_state[RUN_KEY] = run_id
+run = store.get(run_id)
+if run.active:
+    watch_run(run.id)
+    st.stop()
+if run.status != "done":
+    st.error(f"This run {run.status}: {run.error}", icon=":material/error:")
+    st.stop()
+show_results(run)

@@ -35,6 +35,8 @@ else:
     table, default_label, data_name = active_table(), None, active["name"]
 candidates = [c for c in table.columns if c not in ("id", "sequence", "aligned", "line")
               and 1 < table[c].nunique() <= max(2, len(table) // 2)]
+if default_label is None and len(candidates) == 1:
+    default_label = candidates[0]  # one class-like column: judge by it unless told otherwise
 label = st.selectbox("Label column (used only to judge the clusters)",
                      [NO_LABEL] + candidates, key="scan.w.label",
                      index=1 + candidates.index(default_label) if default_label in candidates

@@ -1,0 +1,44 @@
+"""A biologist uploads three families, clusters them and reads the NMI curve and confusion."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import shared_data_or_skip
+from tests.e2e.conftest import wait_idle
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_upload_cluster_and_see_curve_and_confusion(page, app_url, tmp_path):
+    shared_data_or_skip("scan10")
+    from core.datasets import load
+
+    table = load("scan10")
+    families = sorted(table["family_name"].unique())[:3]
+    subset = table[table["family_name"].isin(families)].groupby("family_name").head(30)
+    csv = tmp_path / "three_families.csv"
+    subset[["id", "sequence", "family_name"]].to_csv(csv, index=False)
+
+    page.goto(app_url)
+    wait_idle(page)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_role("link", name="Data").click()
+    page.get_by_role("heading", name="Data").wait_for()
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
+    page.get_by_role("button", name="Use this data set").wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Use this data set").click()
+    page.get_by_text("is the active data set").wait_for()
+
+    nav.get_by_role("link", name="Clustering").click()
+    page.get_by_role("heading", name="Clustering without labels").wait_for()
+    wait_idle(page)
+    page.get_by_text("Active data set").click()
+    wait_idle(page)
+    page.get_by_role("button", name="Cluster", exact=True).click()
+    plot = page.locator(".js-plotly-plot").filter(has_text="NMI during SeqSCAN training")
+    plot.wait_for(timeout=600_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.get_by_role("tab", name="Confusion").click()
+    page.locator(".js-plotly-plot").filter(has_text="Hungarian-matched confusion").wait_for()

@@ -91,13 +91,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     methods = sorted(BENCHES) if args.method == "all" else [args.method]
     for method in methods:
-        command = "python -m core bench " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+        command = f"python -m core bench {shlex.quote(method)}" + \
+            (" --quick" if args.quick else "") + \
+            (f" --seeds {args.seeds}" if args.seeds is not None else "")
         options = {"quick": args.quick}
         if args.seeds is not None:
             options["seeds"] = args.seeds
         rows = _load(BENCHES[method])(**options)
-        path = write_bench(method, rows, command=command.replace(" all", f" {method}")
-                           if args.method == "all" else command)
+        path = write_bench(method, rows, command=command)
         print(f"wrote {path}")
     return 0
 

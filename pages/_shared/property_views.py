@@ -6,10 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from core import plots
-from core.papers import PROPERTY_TABLE_I
 from core.io import ValidationError, read_sequences, to_csv_bytes, to_npy_bytes, to_parquet_bytes
-from pages._shared.cache import (property_model, run_arrays, run_bundle, run_projection,
-                                 run_table)
+from core.papers import PROPERTY_TABLE_I
+from pages._shared.cache import property_model, run_arrays, run_bundle, run_projection, run_table
 from pages._shared.views import projection_controls
 
 OURS = "triplet_cnn_gp"

@@ -4,17 +4,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.datasets import by_kind, get_spec
+from core.datasets import by_kind
 from core.io import dataset_fingerprint
 from pages._shared import state
-from pages._shared.cache import encoder_choices, get_jobs, get_store, load_builtin
-from pages._shared.data import active_info, active_table
-from pages._shared.progress import watch_run
+from pages._shared.cache import encoder_choices, get_jobs
+from pages._shared.method import pick_data, pick_run
 from pages._shared.scan_views import show_results
 
 RUN_KEY = "scan.run_id"
 NO_LABEL = "(none: judge without labels)"
-store = get_store()
 
 st.title("Clustering without labels")
 st.caption("SeqSCAN (seed 002): embed every protein, mine each one's nearest neighbours, and "
@@ -22,17 +20,8 @@ st.caption("SeqSCAN (seed 002): embed every protein, mine each one's nearest nei
            "clusters are judged by NMI, ARI and accuracy after Hungarian matching, against "
            "PCA + K-means and a length-only K-means on the same data.")
 
-builtin = by_kind("clustering") + by_kind("families")
-active = active_info()
-sources = ["Built-in data set"] + (["Active data set"] if active else [])
-source = st.radio("Data", sources, horizontal=True, key="scan.w.source",
-                  index=1 if active and active["source"] != "builtin" else 0)
-if source == "Built-in data set":
-    name = st.selectbox("Data set", builtin, key="scan.w.builtin",
-                        format_func=lambda n: f"{n} — {get_spec(n).title}")
-    table, default_label, data_name = load_builtin(name), get_spec(name).label, name
-else:
-    table, default_label, data_name = active_table(), None, active["name"]
+choice = pick_data(by_kind("clustering") + by_kind("families"), key="scan")
+table, default_label, data_name = choice.table, choice.default_label, choice.name
 candidates = [c for c in table.columns if c not in ("id", "sequence", "aligned", "line")
               and 1 < table[c].nunique() <= max(2, len(table) // 2)]
 if default_label is None and len(candidates) == 1:
@@ -70,7 +59,7 @@ if submitted:
     config = {"n_clusters": int(n_clusters), "knn": int(knn), "self_label": bool(self_label)}
     keep = [c for c in ("id", "sequence", label) if c]
     dataset = {"name": data_name, "n": len(table), "fingerprint": dataset_fingerprint(table),
-               "source": "builtin" if source == "Built-in data set" else "upload"}
+               "source": "builtin" if choice.builtin else "upload"}
     st.session_state[RUN_KEY] = get_jobs().submit(
         "scan.fit", {"table": pd.DataFrame(table[keep]), "label": label, "encoder": encoder,
                      "config": config},
@@ -79,21 +68,6 @@ if submitted:
         dataset=dataset, seed=int(st.session_state[state.SEED]),
         device=st.session_state[state.DEVICE])
 
-runs = store.list(method="scan")
-if not runs:
-    st.info("No clustering yet: choose an encoder and press **Cluster**.")
-    st.stop()
-ids = [r.id for r in runs]
-current = st.session_state.get(RUN_KEY)
-run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
-                      format_func=lambda i: next(f"{r.name} · {r.created}" for r in runs
-                                                 if r.id == i), key="scan.w.run")
-st.session_state[RUN_KEY] = run_id
-run = store.get(run_id)
-if run.active:
-    watch_run(run.id)
-    st.stop()
-if run.status != "done":
-    st.error(f"This run {run.status}: {run.error}", icon=":material/error:")
-    st.stop()
+run = pick_run("scan", key="scan",
+               empty="No clustering yet: choose an encoder and press **Cluster**.")
 show_results(run)

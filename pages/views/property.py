@@ -4,16 +4,14 @@ from __future__ import annotations
 import streamlit as st
 
 from core import describe
-from core.datasets import by_kind, get_spec
+from core.datasets import by_kind
 from core.io import dataset_fingerprint
 from pages._shared import state
-from pages._shared.cache import get_jobs, get_store, load_builtin
-from pages._shared.data import active_info, active_table
-from pages._shared.progress import watch_run
+from pages._shared.cache import get_jobs
+from pages._shared.method import pick_data, pick_run
 from pages._shared.property_views import show_results
 
 RUN_KEY = "property.run_id"
-store = get_store()
 
 st.title("Property models")
 st.caption("A triplet-trained CNN embeds each variant; a Gaussian process reads the property "
@@ -21,17 +19,8 @@ st.caption("A triplet-trained CNN embeds each variant; a Gaussian process reads 
            "Proteomics). Baselines are fitted and scored the same way.")
 
 # ---------------------------------------------------------------- data and label
-builtin = by_kind("property")
-active = active_info()
-sources = ["Built-in benchmark"] + (["Active data set"] if active else [])
-source = st.radio("Data", sources, horizontal=True, key="property.w.source",
-                  index=1 if active and active["source"] != "builtin" else 0)
-if source == "Built-in benchmark":
-    name = st.selectbox("Benchmark", builtin, key="property.w.builtin",
-                        format_func=lambda n: f"{n} — {get_spec(n).title}")
-    table, default_label, data_name = load_builtin(name), get_spec(name).label, name
-else:
-    table, default_label, data_name = active_table(), None, active["name"]
+choice = pick_data(by_kind("property"), key="property")
+table, default_label, data_name = choice.table, choice.default_label, choice.name
 labels = describe.numeric_labels(table)
 if not labels:
     st.error(f"**{data_name}** has no numeric label column to learn from. Upload a CSV with "
@@ -49,45 +38,32 @@ st.caption(f"{len(table):,} sequences; {split_note}; {n_missing} without a value
 # ---------------------------------------------------------------- train
 with st.form("property.w.form"):
     c1, c2, c3, c4 = st.columns(4)
-    epochs = c1.number_input("Epochs (max)", 1, 500, 60, key="property.w.epochs", help="Early stopping on 20 % of the "
-                             "training proteins decides the epoch actually kept.")
-    n_models = c2.number_input("Seed ensemble", 1, 10, 1, key="property.w.n_models", help="Encoders trained with "
-                               "different seeds; their GP predictions are pooled.")
+    epochs = c1.number_input("Epochs (max)", 1, 500, 60, key="property.w.epochs",
+                             help="Early stopping on 20 % of the training proteins decides "
+                                  "the epoch actually kept.")
+    n_models = c2.number_input("Seed ensemble", 1, 10, 1, key="property.w.n_models",
+                               help="Encoders trained with different seeds; their GP "
+                                    "predictions are pooled.")
     readout = c3.selectbox("GP reads", ["embedding", "pooled", "embedding+blosum",
                                         "embedding+onehot"], key="property.w.readout",
                            help="The final embedding, the 512 max-pooled features, or the "
                                 "embedding plus a BLOSUM62 / one-hot block.")
-    baselines = c4.checkbox("Fit baselines", value=True, key="property.w.baselines", help="One-hot GP, BLOSUM62 GP, "
-                            "ridge on one-hot and the MSE-trained CNN + GP, on the same split.")
+    baselines = c4.checkbox("Fit baselines", value=True, key="property.w.baselines",
+                            help="One-hot GP, BLOSUM62 GP, ridge on one-hot and the "
+                                 "MSE-trained CNN + GP, on the same split.")
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 if submitted:
     config = {"train": {"epochs": int(epochs)}, "n_models": int(n_models), "readout": readout,
               "baselines": bool(baselines), "seed": int(st.session_state[state.SEED])}
     dataset = {"name": data_name, "n": len(table), "fingerprint": dataset_fingerprint(table),
-               "source": "builtin" if source == "Built-in benchmark" else "upload"}
+               "source": "builtin" if choice.builtin else "upload"}
     st.session_state[RUN_KEY] = get_jobs().submit(
         "property.fit", {"table": table, "label": label, "config": config, "dataset": data_name},
         method="property", name=f"{label} on {data_name}", config=config, dataset=dataset,
         seed=config["seed"], device=st.session_state[state.DEVICE])
 
 # ---------------------------------------------------------------- pick a run
-runs = store.list(method="property")
-if not runs:
-    st.info("No property model yet: press **Train** (about a minute on a laptop CPU for the "
-            "absorption set).")
-    st.stop()
-ids = [r.id for r in runs]
-current = st.session_state.get(RUN_KEY)
-run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
-                      format_func=lambda i: next(f"{r.name} · "
-                                                 f"{r.created}" for r in runs if r.id == i),
-                      key="property.w.run")
-st.session_state[RUN_KEY] = run_id
-run = store.get(run_id)
-if run.active:
-    watch_run(run.id)
-    st.stop()
-if run.status != "done":
-    st.error(f"This run {run.status}: {run.error}", icon=":material/error:")
-    st.stop()
+run = pick_run("property", key="property",
+               empty="No property model yet: press **Train** (about a minute on a laptop CPU "
+                     "for the absorption set).")
 show_results(run)

@@ -1,0 +1,174 @@
+"""Fit-and-score machinery shared by the job's comparison table and the benchmark.
+
+Every model, ours or baseline, is a name in :data:`MODELS` and is trained on the same training
+indices and scored on the same test indices by :func:`fit_predict`. Encoders are cached within
+one call, so variants that read the same trained CNN (single model, seed ensemble, GP on extra
+feature blocks) train it once; each variant's ``seconds`` still counts the training it needs.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from core.tasks.property_model import PropertyConfig, mixture
+from core.tasks.readouts import GPReadout, ridge_predict
+
+#: name -> (role, description)
+MODELS: dict[str, tuple[str, str]] = {
+    "triplet_cnn_gp": ("ours", "triplet CNN, GP on the final embedding (one seed)"),
+    "triplet_cnn_gp_ens": ("ours", "seed ensemble of triplet CNN + GP (equal mixture)"),
+    "triplet_cnn_blosum_gp_ens": ("ours", "seed ensemble, GP on embedding + BLOSUM62 blocks"),
+    "triplet_cnn_gp_ens_blosum_avg": ("ours", "mean of the ensemble and the BLOSUM62 GP"),
+    "onehot_gp": ("baseline", "GP on one-hot rows"),
+    "blosum_gp": ("baseline", "GP on BLOSUM62-profile rows"),
+    "mse_cnn_gp": ("baseline", "the paper's non-triplet CNN (MSE), GP on its embedding"),
+    "ridge_onehot": ("baseline", "ridge regression on one-hot rows (no std)"),
+}
+BASELINES = tuple(k for k, (role, _) in MODELS.items() if role == "baseline")
+
+
+@dataclass
+class PropertyData:
+    """Encoded proteins of one table: tokens for the CNN, profile matrices for the GPs."""
+
+    tokens: np.ndarray  # (N, L) int64
+    onehot: np.ndarray  # (N, L' * 21)
+    blosum: np.ndarray  # (N, L' * 20)
+    y: np.ndarray  # (N,) float, NaN when unlabelled
+
+    @classmethod
+    def from_table(cls, df: pd.DataFrame, label: str, *, cnn_col: str = "sequence",
+                   profile_col: str = "sequence") -> PropertyData:
+        from core.alphabet import blosum_profile, one_hot, tokenize
+
+        rows = df[profile_col].astype(str).tolist()
+        n = len(rows)
+        return cls(tokens=tokenize(df[cnn_col].astype(str).tolist()),
+                   onehot=one_hot(rows).reshape(n, -1), blosum=blosum_profile(rows).reshape(n, -1),
+                   y=pd.to_numeric(df[label], errors="coerce").to_numpy(float))
+
+
+@dataclass
+class Prediction:
+    mean: np.ndarray
+    std: np.ndarray | None
+    seconds: float
+
+
+@dataclass
+class _Cache:
+    """Trained encoders' features and GP predictions within one fit_predict call."""
+
+    encoders: dict = field(default_factory=dict)  # (objective, seed) -> (emb, seconds)
+    gps: dict = field(default_factory=dict)  # key -> Prediction
+
+
+def _encoder_features(data, train, key, config: PropertyConfig, device, cache: _Cache):
+    from core.tasks.property_train import encode, train_encoder
+
+    if key not in cache.encoders:
+        objective, seed = key
+        t0 = time.perf_counter()
+        enc, _ = train_encoder(data.tokens[train], data.y[train], encoder_config=config.encoder,
+                               train_config=config.with_train(objective=objective).train,
+                               seed=seed, device=device)
+        pooled, emb = encode(enc, data.tokens, device=device)
+        feats = pooled if config.readout == "pooled" else emb
+        cache.encoders[key] = (feats, time.perf_counter() - t0)
+    return cache.encoders[key]
+
+
+def _gp(blocks, train, test, y, *, restarts: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    gp = GPReadout(n_restarts=restarts, random_state=seed)
+    gp.fit([b[train] for b in blocks], y[train])
+    return gp.predict([b[test] for b in blocks])
+
+
+def _cnn_gp(data, train, test, *, objective, seeds, extra, config, device, cache) -> Prediction:
+    """GP on CNN features of each seed (plus an optional profile block), pooled as a mixture."""
+    means, stds, seconds = [], [], 0.0
+    for seed in seeds:
+        feats, t_enc = _encoder_features(data, train, (objective, seed), config, device, cache)
+        t0 = time.perf_counter()
+        blocks = [feats] + ([getattr(data, extra)] if extra else [])
+        m, s = _gp(blocks, train, test, data.y, restarts=config.gp_restarts, seed=seed)
+        means.append(m)
+        stds.append(s)
+        seconds += t_enc + time.perf_counter() - t0
+    mean, std = mixture(means, stds)
+    return Prediction(mean, std, seconds)
+
+
+def fit_predict(data: PropertyData, train: np.ndarray, test: np.ndarray, models: list[str], *,
+                config: PropertyConfig | None = None, seed: int = 0, device=None,
+                n_ensemble: int = 3) -> dict[str, Prediction]:
+    """Train each named model on rows ``train`` and predict rows ``test``.
+
+    Parameters
+    ----------
+    data : PropertyData
+    train, test : integer indices into ``data`` (training rows must be labelled).
+    models : names from :data:`MODELS`.
+    config : the CNN and GP settings (``readout`` and ``train`` are used; ``n_models`` is not:
+        ensembles use ``n_ensemble`` seeds ``seed .. seed + n_ensemble - 1``).
+    seed : base seed of this fit.
+
+    Returns
+    -------
+    dict name -> Prediction(mean (T,), std (T,) or None, seconds of training + prediction)
+    """
+    config = config or PropertyConfig()
+    train, test = np.asarray(train), np.asarray(test)
+    if not np.isfinite(data.y[train]).all():
+        raise ValueError("training rows must be labelled")
+    cache, out = _Cache(), {}
+    ens = list(range(seed, seed + n_ensemble))
+    common = dict(config=config, device=device, cache=cache)
+    for name in models:
+        t0 = time.perf_counter()
+        if name in ("onehot_gp", "blosum_gp"):
+            block = data.onehot if name == "onehot_gp" else data.blosum
+            m, s = _gp([block], train, test, data.y, restarts=config.gp_restarts, seed=seed)
+            out[name] = Prediction(m, s, time.perf_counter() - t0)
+        elif name == "ridge_onehot":
+            m = ridge_predict(data.onehot[train], data.y[train], data.onehot[test])
+            out[name] = Prediction(m, None, time.perf_counter() - t0)
+        elif name == "mse_cnn_gp":
+            out[name] = _cnn_gp(data, train, test, objective="mse", seeds=[seed], extra=None,
+                                **common)
+        elif name == "triplet_cnn_gp":
+            out[name] = _cnn_gp(data, train, test, objective=config.train.objective,
+                                seeds=[seed], extra=None, **common)
+        elif name == "triplet_cnn_gp_ens":
+            out[name] = _cnn_gp(data, train, test, objective=config.train.objective, seeds=ens,
+                                extra=None, **common)
+        elif name == "triplet_cnn_blosum_gp_ens":
+            out[name] = _cnn_gp(data, train, test, objective=config.train.objective, seeds=ens,
+                                extra="blosum", **common)
+        elif name == "triplet_cnn_gp_ens_blosum_avg":
+            a = out.get("triplet_cnn_gp_ens") or _cnn_gp(
+                data, train, test, objective=config.train.objective, seeds=ens, extra=None,
+                **common)
+            t1 = time.perf_counter()
+            b = out.get("blosum_gp") or Prediction(*_gp([data.blosum], train, test, data.y,
+                                                        restarts=config.gp_restarts, seed=seed),
+                                                   time.perf_counter() - t1)
+            mean, std = mixture([a.mean, b.mean], [a.std, b.std])
+            out[name] = Prediction(mean, std, a.seconds + b.seconds)
+        else:
+            raise KeyError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+    return out
+
+
+def cv_folds(n_labelled: np.ndarray, *, k: int = 5, repeats: int = 2, seed: int = 0):
+    """Seeded repeated k-fold over labelled row indices: yields (repeat, fold, train, test)."""
+    from sklearn.model_selection import KFold
+
+    idx = np.asarray(n_labelled)
+    for r in range(repeats):
+        splitter = KFold(n_splits=k, shuffle=True, random_state=seed + r)
+        for f, (tr, te) in enumerate(splitter.split(idx)):
+            yield r, f, idx[tr], idx[te]

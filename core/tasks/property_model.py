@@ -1,0 +1,274 @@
+"""The property predictor a user trains: triplet CNN encoder(s) + Gaussian-process read-out.
+
+:class:`PropertyModel` is a scikit-learn-style estimator (``fit`` returns ``self``; learned state
+ends in ``_``). :func:`PropertyModel.to_state` / :func:`PropertyModel.from_state` move it in and out
+of the run store without pickle: encoder weights as tensors, the GP as its fitted
+hyper-parameters plus the training features it conditions on.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+from core.models.triplet_cnn import TripletCNNConfig
+from core.progress import ProgressEvent, report
+from core.tasks.property_train import TrainConfig
+from core.tasks.readouts import GPReadout
+
+log = logging.getLogger(__name__)
+
+READOUTS = ("embedding", "pooled", "embedding+blosum", "embedding+onehot")
+INPUTS = ("auto", "sequence", "aligned")
+
+
+@dataclass(frozen=True)
+class PropertyConfig:
+    """Everything that decides a property model (saved in the run as ``asdict(config)``).
+
+    Attributes
+    ----------
+    encoder : the CNN architecture (paper defaults).
+    train : the training recipe (objective, margin, mining, early stopping...).
+    readout : features the GP reads: the final ``embedding``, the 512 ``pooled`` features, or
+        the embedding plus a BLOSUM62-profile / one-hot block (one Matérn kernel per block).
+    n_models : encoders trained with seeds ``seed, seed+1, ...``; their GP predictions are
+        pooled as an equal mixture (a seed ensemble).
+    input : what the CNN reads: the gap-free ``sequence``, the ``aligned`` rows, or ``auto``
+        (gap-free; see :func:`choose_input`).
+    gp_restarts : extra random starts of the GP optimiser.
+    baselines : also fit the comparison models (one-hot GP, BLOSUM GP, ridge, MSE CNN + GP).
+    seed : seeds encoders, validation split, batches and GP restarts.
+    """
+
+    encoder: TripletCNNConfig = field(default_factory=TripletCNNConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    readout: str = "embedding"
+    n_models: int = 1
+    input: str = "auto"
+    gp_restarts: int = 3
+    baselines: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        if isinstance(self.encoder, dict):
+            object.__setattr__(self, "encoder", TripletCNNConfig(**self.encoder))
+        if isinstance(self.train, dict):
+            object.__setattr__(self, "train", TrainConfig(**self.train))
+        if self.readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, not {self.readout!r}")
+        if self.input not in INPUTS:
+            raise ValueError(f"input must be one of {INPUTS}, not {self.input!r}")
+        if self.n_models < 1 or self.gp_restarts < 0:
+            raise ValueError("n_models >= 1 and gp_restarts >= 0 please")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> PropertyConfig:
+        """Inverse of ``asdict``; unknown keys are refused (a typo should not pass silently)."""
+        data = dict(data or {})
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown PropertyConfig fields: {sorted(unknown)}")
+        return cls(**data)
+
+    def with_train(self, **changes: Any) -> PropertyConfig:
+        """A copy with some training fields changed (``dataclasses.replace`` on ``train``)."""
+        return replace(self, train=replace(self.train, **changes))
+
+
+def choose_input(config: PropertyConfig, has_aligned: bool) -> str:
+    """Which column the CNN reads. ``auto`` is the gap-free sequence: max pooling makes the CNN
+    alignment-free, and gap-free input lets a saved model embed any new sequence as typed."""
+    if config.input == "aligned" and not has_aligned:
+        raise ValueError("input='aligned' needs an 'aligned' column")
+    return "aligned" if config.input == "aligned" else "sequence"
+
+
+def profile_features(rows: Sequence[str], kind: str, width: int) -> np.ndarray:
+    """Flattened one-hot (A = 21) or BLOSUM62-profile (20) features, (N, width * A).
+
+    Rows longer than ``width`` (the training width) are cut: a position the model never saw
+    carries no learned information.
+    """
+    from core.alphabet import blosum_profile, one_hot
+
+    rows = [r[:width] for r in rows]
+    enc = one_hot(rows, length=width) if kind == "onehot" else blosum_profile(rows, length=width)
+    return enc.reshape(len(rows), -1)
+
+
+def mixture(means: Sequence[np.ndarray], stds: Sequence[np.ndarray]) -> tuple[np.ndarray,
+                                                                             np.ndarray]:
+    """Mean and std of an equal mixture of Gaussians (N,) each: pooled seed-ensemble output."""
+    m = np.stack(means)  # (K, N)
+    v = np.stack(stds) ** 2
+    mean = m.mean(0)
+    return mean, np.sqrt(v.mean(0) + m.var(0))
+
+
+class PropertyModel:
+    """Triplet-trained CNN encoder(s) with a GP read-out on their features.
+
+    Parameters
+    ----------
+    config : PropertyConfig
+    device : torch device (or name) used for training and embedding; CPU when None.
+
+    Attributes
+    ----------
+    encoders_ : list of TripletCNNEncoder (eval mode)
+    readouts_ : list of GPReadout, one per encoder
+    history_ : list of dict, per-epoch ``epoch, loss, val_loss`` of the first encoder
+    histories_ : list of such lists, one per encoder
+    width_ : int, training width of the profile rows (one-hot / BLOSUM block)
+    train_features_ : list of (N_train, F) arrays, the GP training inputs per encoder
+    train_y_ : (N_train,) training labels
+    """
+
+    def __init__(self, config: PropertyConfig | None = None, *, device=None):
+        self.config = config
+        self.device = device
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, sequences: Sequence[str], y, *, aligned: Sequence[str] | None = None,
+            on_progress: Callable[[ProgressEvent], None] | None = None) -> PropertyModel:
+        """Train the encoder(s) and the GP on labelled proteins.
+
+        Parameters
+        ----------
+        sequences : N strings the CNN reads (gap-free, or aligned rows with ``input="aligned"``).
+        y : (N,) finite labels.
+        aligned : N equal-width rows for the one-hot / BLOSUM block (default: ``sequences``).
+        on_progress : receives ``train`` events per epoch (stage ``train`` for the first encoder,
+            ``train_2``... for the others) and a ``gp`` event per read-out.
+        """
+        import torch
+
+        from core.alphabet import tokenize
+        from core.tasks.property_train import encode, train_encoder
+
+        cfg = self.config or PropertyConfig()
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        if len(y) != len(sequences) or len(y) < 5:
+            raise ValueError(f"need at least 5 labelled sequences with one label each "
+                             f"(got {len(sequences)} sequences, {len(y)} labels)")
+        if not np.isfinite(y).all():
+            raise ValueError("labels must be finite; leave unlabelled rows out of fit")
+        device = torch.device(self.device or "cpu")
+        tokens = tokenize(list(sequences))
+        profile_rows = list(aligned if aligned is not None else sequences)
+        self.width_ = max(len(r) for r in profile_rows)
+        profile = self._profile(profile_rows)
+        self.encoders_, self.readouts_, self.histories_, self.train_features_ = [], [], [], []
+        for i in range(cfg.n_models):
+            stage = "train" if i == 0 else f"train_{i + 1}"
+            encoder, history = train_encoder(tokens, y, encoder_config=cfg.encoder,
+                                             train_config=cfg.train, seed=cfg.seed + i,
+                                             device=device, on_progress=on_progress, stage=stage)
+            pooled, emb = encode(encoder, tokens, device=device)
+            feats = pooled if cfg.readout == "pooled" else emb
+            blocks = [feats] + ([profile] if profile is not None else [])
+            gp = GPReadout(n_restarts=cfg.gp_restarts, random_state=cfg.seed + i).fit(blocks, y)
+            report(on_progress, "gp", i + 1, cfg.n_models,
+                   log_marginal_likelihood=gp.log_marginal_likelihood_)
+            self.encoders_.append(encoder)
+            self.readouts_.append(gp)
+            self.histories_.append(history)
+            self.train_features_.append(feats.astype(np.float32))
+        self.history_ = self.histories_[0]
+        self.train_y_ = y
+        return self
+
+    def _profile(self, rows: Sequence[str]) -> np.ndarray | None:
+        cfg = self.config or PropertyConfig()
+        if cfg.readout not in ("embedding+blosum", "embedding+onehot"):
+            return None
+        return profile_features(rows, cfg.readout.split("+")[1], self.width_)
+
+    # ------------------------------------------------------------------ use
+    def _check(self) -> None:
+        if not hasattr(self, "encoders_"):
+            raise RuntimeError("PropertyModel is not fitted: call fit() or load a saved run")
+
+    def features(self, sequences: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(pooled (N, 512), embedding (N, D)) of every encoder."""
+        import torch
+
+        from core.alphabet import tokenize
+        from core.tasks.property_train import encode
+
+        self._check()
+        tokens = tokenize(list(sequences))
+        device = torch.device(self.device or "cpu")
+        return [encode(enc, tokens, device=device) for enc in self.encoders_]
+
+    def embed(self, sequences: Sequence[str], *, kind: str = "embedding") -> np.ndarray:
+        """Features of the first encoder: ``embedding`` (N, D) or ``pooled`` (N, 512)."""
+        pooled, emb = self.features(sequences)[0]
+        return pooled if kind == "pooled" else emb
+
+    def predict(self, sequences: Sequence[str], *, aligned: Sequence[str] | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted property and its GP standard deviation, both (N,)."""
+        cfg = self.config or PropertyConfig()
+        feats = self.features(sequences)
+        profile = self._profile(list(aligned if aligned is not None else sequences))
+        means, stds = [], []
+        for (pooled, emb), gp in zip(feats, self.readouts_, strict=True):
+            x = pooled if cfg.readout == "pooled" else emb
+            m, s = gp.predict([x] + ([profile] if profile is not None else []))
+            means.append(m)
+            stds.append(s)
+        return mixture(means, stds)
+
+    # ------------------------------------------------------------------ save / load
+    def to_state(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, np.ndarray]]:
+        """(weights, summary entry, arrays) that :meth:`from_state` rebuilds the model from."""
+        self._check()
+        weights = {("encoder" if i == 0 else f"encoder_{i + 1}"): enc.state_dict()
+                   for i, enc in enumerate(self.encoders_)}
+        meta = {"width": self.width_, "gp": [gp.state() for gp in self.readouts_]}
+        arrays = {f"gp_features_{i}": f for i, f in enumerate(self.train_features_)}
+        arrays["gp_y"] = self.train_y_
+        return weights, meta, arrays
+
+    @classmethod
+    def from_state(cls, config: PropertyConfig, weights: dict[str, Any], meta: dict[str, Any],
+                   arrays: dict[str, np.ndarray], *, profile_rows: Sequence[str] | None = None,
+                   device=None) -> PropertyModel:
+        """Rebuild a fitted model without training (the GP is refitted with fixed kernels).
+
+        ``profile_rows`` are the training rows of the one-hot / BLOSUM block (needed only when
+        the read-out has one).
+        """
+        import torch
+
+        from core.models.triplet_cnn import TripletCNNEncoder
+
+        self = cls(config, device=device)
+        self.width_ = int(meta["width"])
+        self.encoders_, self.readouts_, self.train_features_ = [], [], []
+        y = np.asarray(arrays["gp_y"], dtype=np.float64)
+        profile = self._profile(profile_rows) if profile_rows is not None else None
+        if self._profile(["A"]) is not None and profile is None:
+            raise ValueError("this read-out needs the training rows of its profile block")
+        for i, state in enumerate(meta["gp"]):
+            enc = TripletCNNEncoder(config.encoder)
+            enc.load_state_dict(weights["encoder" if i == 0 else f"encoder_{i + 1}"])
+            self.encoders_.append(enc.to(torch.device(device or "cpu")).eval())
+            feats = np.asarray(arrays[f"gp_features_{i}"], dtype=np.float64)
+            blocks = [feats] + ([profile] if profile is not None else [])
+            self.readouts_.append(GPReadout.from_state(state, blocks, y))
+            self.train_features_.append(feats.astype(np.float32))
+        self.train_y_ = y
+        self.histories_, self.history_ = [], []
+        return self
+
+
+def config_dict(config: PropertyConfig) -> dict[str, Any]:
+    """``asdict`` with tuples as lists, ready for JSON."""
+    return asdict(config)

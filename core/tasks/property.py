@@ -24,7 +24,13 @@ from core.tasks.property_model import PropertyConfig, PropertyModel, choose_inpu
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME = "triplet_cnn_gp"
+
+
+def model_name(config: PropertyConfig) -> str:
+    """The bench name of the model a config trains (see :mod:`core.tasks.property_eval`)."""
+    if config.committee:
+        return "triplet_cnn_gp_committee"
+    return "triplet_cnn_gp_ens" if config.n_models > 1 else "triplet_cnn_gp"
 
 
 def prepare_table(table: pd.DataFrame | list | dict, label: str | None) -> tuple[pd.DataFrame,
@@ -118,10 +124,10 @@ def fit_job(payload: dict[str, Any], ctx) -> Any:
     t_fit = time.perf_counter() - t0
     mean, std = model.predict(df[cnn_col].tolist(), aligned=df[profile_col].tolist())
     pooled, emb = model.features(df[cnn_col].tolist())[0]
-    metrics = {MODEL_NAME: _score(df, label, mean, std)}
-    tables = [_predictions(df, label, MODEL_NAME, mean, std)]
-    rows = [{"model": MODEL_NAME, "role": "ours", **metrics[MODEL_NAME],
-             "seconds": round(t_fit, 2)}]
+    ours = model_name(cfg)
+    metrics = {ours: _score(df, label, mean, std)}
+    tables = [_predictions(df, label, ours, mean, std)]
+    rows = [{"model": ours, "role": "ours", **metrics[ours], "seconds": round(t_fit, 2)}]
 
     if cfg.baselines:
         data = PropertyData.from_table(df, label, cnn_col=cnn_col, profile_col=profile_col)
@@ -147,13 +153,14 @@ def fit_job(payload: dict[str, Any], ctx) -> Any:
     summary = {
         "label": label, "dataset": payload.get("dataset"), "n_train": int(train.sum()),
         "n_test": int(df["_test"].sum()), "n_unlabelled": n_unlabelled, "n_rows": len(df),
-        "input": cnn_col, "profile_input": profile_col, "config": config_dict(cfg),
+        "model_name": ours, "input": cnn_col, "profile_input": profile_col,
+        "config": config_dict(cfg),
         "model": meta, "gp_kernels": [gp.kernel_summary() for gp in model.readouts_],
         "epochs_run": len(model.history_), "best_epoch": best_epoch, "models": rows,
         "timings": {"fit_s": round(t_fit, 3)},
     }
-    if metrics[MODEL_NAME]:
-        summary["key_metric"] = {"name": "test MAE", "value": metrics[MODEL_NAME]["mae"]}
+    if metrics[ours]:
+        summary["key_metric"] = {"name": "test MAE", "value": metrics[ours]["mae"]}
     return RunResult(metrics=metrics, history=model.history_, summary=summary, weights=weights,
                      arrays=arrays, tables={"predictions": pd.concat(tables, ignore_index=True)})
 

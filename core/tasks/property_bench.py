@@ -24,27 +24,23 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from core.papers import PROPERTY_TABLE_I
 from core.tasks.property_model import PropertyConfig
 
 log = logging.getLogger(__name__)
 
 DATASETS = ("absorption", "enantioselectivity", "localization", "T50")
 
-#: Table I of the seed paper (MAE on the official test split).
-PAPER = {
-    "triplet_cnn_gp": {"absorption": 17.14, "enantioselectivity": 5.93, "localization": 0.63,
-                       "T50": 2.58},
-    "mse_cnn_gp": {"absorption": 25.28, "enantioselectivity": 8.01, "localization": 0.67,
-                   "T50": 3.32},
-}
+#: Table I of the seed paper (MAE on the official test split), by our model names.
+PAPER = {model: {ds: row[key] for ds, row in PROPERTY_TABLE_I.items()}
+         for model, key in (("triplet_cnn_gp", "triplet"), ("mse_cnn_gp", "non_triplet"))}
 
-BENCH_MODELS = ("triplet_cnn_gp", "triplet_cnn_gp_ens", "triplet_cnn_blosum_gp_ens",
-                "triplet_cnn_gp_ens_blosum_avg", "onehot_gp", "blosum_gp", "mse_cnn_gp",
-                "ridge_onehot")
+BENCH_MODELS = ("triplet_cnn_gp", "triplet_cnn_gp_ens", "onehot_gp", "blosum_gp",
+                "triplet_cnn_gp_committee", "mse_cnn_gp", "ridge_onehot")
 REFERENCE = "onehot_gp"
 
 
@@ -170,6 +166,18 @@ def _cache_dir():
     return path
 
 
+def _cached(path, settings: BenchSettings) -> list[dict] | None:
+    """Rows of an earlier run of one data set, if it used the same settings and models."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if record.get("settings") != asdict(settings) or record.get("models") != list(BENCH_MODELS):
+        log.info("%s: cached rows are from other settings or models; recomputing", path.name)
+        return None
+    return record["rows"]
+
+
 def run(*, quick: bool = False, seeds: int | None = None) -> list[dict]:
     """All benchmark rows (see the module docstring); ``seeds`` overrides the official seeds."""
     settings = QUICK if quick else FULL
@@ -182,19 +190,19 @@ def run(*, quick: bool = False, seeds: int | None = None) -> list[dict]:
     rows = []
     for name in DATASETS:
         path = cache / f"{name}.json"
-        if name not in names:
-            if resume and path.is_file():
-                rows += json.loads(path.read_text())["rows"]
-            continue
-        if resume and path.is_file():
+        cached = _cached(path, settings) if resume else None
+        if cached is not None:
             log.info("%s: reusing %s", name, path)
-            rows += json.loads(path.read_text())["rows"]
+            rows += cached
+            continue
+        if name not in names:
             continue
         t0 = time.perf_counter()
         found = bench_dataset(name, settings)
         log.info("%s done in %.0f s", name, time.perf_counter() - t0)
         if not quick:
-            path.write_text(json.dumps({"settings": settings.__dict__, "rows": found}))
+            path.write_text(json.dumps({"settings": asdict(settings),
+                                        "models": list(BENCH_MODELS), "rows": found}))
         rows += found
     return rows + [r for r in paper_rows() if r["dataset"] in
                    {row["dataset"] for row in rows} | set(names)]

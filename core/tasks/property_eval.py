@@ -20,8 +20,8 @@ from core.tasks.readouts import GPReadout, ridge_predict
 MODELS: dict[str, tuple[str, str]] = {
     "triplet_cnn_gp": ("ours", "triplet CNN, GP on the final embedding (one seed)"),
     "triplet_cnn_gp_ens": ("ours", "seed ensemble of triplet CNN + GP (equal mixture)"),
-    "triplet_cnn_blosum_gp_ens": ("ours", "seed ensemble, GP on embedding + BLOSUM62 blocks"),
-    "triplet_cnn_gp_ens_blosum_avg": ("ours", "mean of the ensemble and the BLOSUM62 GP"),
+    "triplet_cnn_gp_committee": ("ours", "equal mixture of the seed ensemble, the one-hot GP "
+                                         "and the BLOSUM62 GP"),
     "onehot_gp": ("baseline", "GP on one-hot rows"),
     "blosum_gp": ("baseline", "GP on BLOSUM62-profile rows"),
     "mse_cnn_gp": ("baseline", "the paper's non-triplet CNN (MSE), GP on its embedding"),
@@ -76,7 +76,7 @@ def _encoder_features(data, train, key, config: PropertyConfig, device, cache: _
                                train_config=config.with_train(objective=objective).train,
                                seed=seed, device=device)
         pooled, emb = encode(enc, data.tokens, device=device)
-        feats = pooled if config.readout == "pooled" else emb
+        feats = pooled if config.readout.startswith("pooled") else emb
         cache.encoders[key] = (feats, time.perf_counter() - t0)
     return cache.encoders[key]
 
@@ -92,19 +92,23 @@ def _cnn_gp(data, train, test, *, objective, seeds, extra, config, device, cache
     means, stds, seconds = [], [], 0.0
     for seed in seeds:
         feats, t_enc = _encoder_features(data, train, (objective, seed), config, device, cache)
-        t0 = time.perf_counter()
-        blocks = [feats] + ([getattr(data, extra)] if extra else [])
-        m, s = _gp(blocks, train, test, data.y, restarts=config.gp_restarts, seed=seed)
-        means.append(m)
-        stds.append(s)
-        seconds += t_enc + time.perf_counter() - t0
+        key = (objective, seed, extra)
+        if key not in cache.gps:  # the single model is the ensemble's first member
+            t0 = time.perf_counter()
+            blocks = [feats] + ([getattr(data, extra)] if extra else [])
+            m, s = _gp(blocks, train, test, data.y, restarts=config.gp_restarts, seed=seed)
+            cache.gps[key] = Prediction(m, s, time.perf_counter() - t0)
+        gp = cache.gps[key]
+        means.append(gp.mean)
+        stds.append(gp.std)
+        seconds += t_enc + gp.seconds
     mean, std = mixture(means, stds)
     return Prediction(mean, std, seconds)
 
 
 def fit_predict(data: PropertyData, train: np.ndarray, test: np.ndarray, models: list[str], *,
                 config: PropertyConfig | None = None, seed: int = 0, device=None,
-                n_ensemble: int = 3) -> dict[str, Prediction]:
+                n_ensemble: int = 3, _cache: _Cache | None = None) -> dict[str, Prediction]:
     """Train each named model on rows ``train`` and predict rows ``test``.
 
     Parameters
@@ -112,8 +116,9 @@ def fit_predict(data: PropertyData, train: np.ndarray, test: np.ndarray, models:
     data : PropertyData
     train, test : integer indices into ``data`` (training rows must be labelled).
     models : names from :data:`MODELS`.
-    config : the CNN and GP settings (``readout`` and ``train`` are used; ``n_models`` is not:
-        ensembles use ``n_ensemble`` seeds ``seed .. seed + n_ensemble - 1``).
+    config : the CNN and GP settings (``encoder``, ``train``, the CNN part of ``readout`` and
+        ``gp_restarts`` are used; ensembles use ``n_ensemble`` seeds ``seed .. seed +
+        n_ensemble - 1``, and the single model is the first of them, so both share training).
     seed : base seed of this fit.
 
     Returns
@@ -124,7 +129,7 @@ def fit_predict(data: PropertyData, train: np.ndarray, test: np.ndarray, models:
     train, test = np.asarray(train), np.asarray(test)
     if not np.isfinite(data.y[train]).all():
         raise ValueError("training rows must be labelled")
-    cache, out = _Cache(), {}
+    cache, out = _cache or _Cache(), {}
     ens = list(range(seed, seed + n_ensemble))
     common = dict(config=config, device=device, cache=cache)
     for name in models:
@@ -145,19 +150,16 @@ def fit_predict(data: PropertyData, train: np.ndarray, test: np.ndarray, models:
         elif name == "triplet_cnn_gp_ens":
             out[name] = _cnn_gp(data, train, test, objective=config.train.objective, seeds=ens,
                                 extra=None, **common)
-        elif name == "triplet_cnn_blosum_gp_ens":
-            out[name] = _cnn_gp(data, train, test, objective=config.train.objective, seeds=ens,
-                                extra="blosum", **common)
-        elif name == "triplet_cnn_gp_ens_blosum_avg":
-            a = out.get("triplet_cnn_gp_ens") or _cnn_gp(
-                data, train, test, objective=config.train.objective, seeds=ens, extra=None,
-                **common)
-            t1 = time.perf_counter()
-            b = out.get("blosum_gp") or Prediction(*_gp([data.blosum], train, test, data.y,
-                                                        restarts=config.gp_restarts, seed=seed),
-                                                   time.perf_counter() - t1)
-            mean, std = mixture([a.mean, b.mean], [a.std, b.std])
-            out[name] = Prediction(mean, std, a.seconds + b.seconds)
+        elif name == "triplet_cnn_gp_committee":
+            parts = []
+            for part in ("triplet_cnn_gp_ens", "onehot_gp", "blosum_gp"):
+                if part not in out:
+                    out.update(fit_predict(data, train, test, [part], config=config, seed=seed,
+                                           device=device, n_ensemble=n_ensemble,
+                                           _cache=cache))
+                parts.append(out[part])
+            mean, std = mixture([p.mean for p in parts], [p.std for p in parts])
+            out[name] = Prediction(mean, std, sum(p.seconds for p in parts))
         else:
             raise KeyError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
     return out

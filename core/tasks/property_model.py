@@ -21,7 +21,8 @@ from core.tasks.readouts import GPReadout
 
 log = logging.getLogger(__name__)
 
-READOUTS = ("embedding", "pooled", "embedding+blosum", "embedding+onehot")
+READOUTS = ("embedding", "pooled", "embedding+onehot", "embedding+blosum", "pooled+onehot",
+            "embedding+onehot+blosum")
 INPUTS = ("auto", "sequence", "aligned")
 
 
@@ -33,10 +34,16 @@ class PropertyConfig:
     ----------
     encoder : the CNN architecture (paper defaults).
     train : the training recipe (objective, margin, mining, early stopping...).
-    readout : features the GP reads: the final ``embedding``, the 512 ``pooled`` features, or
-        the embedding plus a BLOSUM62-profile / one-hot block (one Matérn kernel per block).
+    readout : features the GP reads: the final ``embedding`` or the 512 ``pooled`` features,
+        optionally with one-hot and/or BLOSUM62-profile blocks of the (aligned) rows; each block
+        gets its own Matérn kernel and amplitude.
+    gp_holdout : tune the GP hyper-parameters to predict the encoder's validation rows (which
+        it did not train on) instead of by the marginal likelihood of rows it fitted (see
+        :meth:`core.tasks.readouts.GPReadout.fit`).
     n_models : encoders trained with seeds ``seed, seed+1, ...``; their GP predictions are
         pooled as an equal mixture (a seed ensemble).
+    committee : also fit a GP on one-hot rows and one on BLOSUM62-profile rows and predict with
+        the equal mixture of {CNN ensemble, one-hot GP, BLOSUM GP}.
     input : what the CNN reads: the gap-free ``sequence``, the ``aligned`` rows, or ``auto``
         (gap-free; see :func:`choose_input`).
     gp_restarts : extra random starts of the GP optimiser.
@@ -47,7 +54,9 @@ class PropertyConfig:
     encoder: TripletCNNConfig = field(default_factory=TripletCNNConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     readout: str = "embedding"
-    n_models: int = 1
+    n_models: int = 3
+    committee: bool = False
+    gp_holdout: bool = False
     input: str = "auto"
     gp_restarts: int = 3
     baselines: bool = False
@@ -127,6 +136,7 @@ class PropertyModel:
     width_ : int, training width of the profile rows (one-hot / BLOSUM block)
     train_features_ : list of (N_train, F) arrays, the GP training inputs per encoder
     train_y_ : (N_train,) training labels
+    committee_ : dict kind -> GPReadout on one-hot / BLOSUM rows (empty without committee)
     """
 
     def __init__(self, config: PropertyConfig | None = None, *, device=None):
@@ -149,7 +159,7 @@ class PropertyModel:
         import torch
 
         from core.alphabet import tokenize
-        from core.tasks.property_train import encode, train_encoder
+        from core.tasks.property_train import encode, holdout_mask, train_encoder
 
         cfg = self.config or PropertyConfig()
         y = np.asarray(y, dtype=np.float64).reshape(-1)
@@ -170,9 +180,10 @@ class PropertyModel:
                                              train_config=cfg.train, seed=cfg.seed + i,
                                              device=device, on_progress=on_progress, stage=stage)
             pooled, emb = encode(encoder, tokens, device=device)
-            feats = pooled if cfg.readout == "pooled" else emb
-            blocks = [feats] + ([profile] if profile is not None else [])
-            gp = GPReadout(n_restarts=cfg.gp_restarts, random_state=cfg.seed + i).fit(blocks, y)
+            feats = self._cnn(pooled, emb)
+            hold = holdout_mask(len(y), cfg.train, seed=cfg.seed + i) if cfg.gp_holdout else None
+            gp = GPReadout(n_restarts=cfg.gp_restarts, random_state=cfg.seed + i).fit(
+                [feats, *profile], y, holdout=hold)
             report(on_progress, "gp", i + 1, cfg.n_models,
                    log_marginal_likelihood=gp.log_marginal_likelihood_)
             self.encoders_.append(encoder)
@@ -181,13 +192,26 @@ class PropertyModel:
             self.train_features_.append(feats.astype(np.float32))
         self.history_ = self.histories_[0]
         self.train_y_ = y
+        self.committee_ = {}
+        if cfg.committee:
+            for kind in ("onehot", "blosum"):
+                block = profile_features(profile_rows, kind, self.width_)
+                self.committee_[kind] = GPReadout(n_restarts=cfg.gp_restarts,
+                                                  random_state=cfg.seed).fit(block, y)
+            report(on_progress, "gp", cfg.n_models, cfg.n_models, message="committee GPs")
         return self
 
-    def _profile(self, rows: Sequence[str]) -> np.ndarray | None:
+    def _profile(self, rows: Sequence[str] | None) -> list[np.ndarray]:
+        """The one-hot / BLOSUM blocks the read-out asks for (empty list for none)."""
         cfg = self.config or PropertyConfig()
-        if cfg.readout not in ("embedding+blosum", "embedding+onehot"):
-            return None
-        return profile_features(rows, cfg.readout.split("+")[1], self.width_)
+        kinds = cfg.readout.split("+")[1:]
+        if kinds and rows is None:
+            raise ValueError(f"readout {cfg.readout!r} needs the (aligned) profile rows")
+        return [profile_features(rows, kind, self.width_) for kind in kinds]
+
+    def _cnn(self, pooled: np.ndarray, emb: np.ndarray) -> np.ndarray:
+        cfg = self.config or PropertyConfig()
+        return pooled if cfg.readout.startswith("pooled") else emb
 
     # ------------------------------------------------------------------ use
     def _check(self) -> None:
@@ -214,16 +238,20 @@ class PropertyModel:
     def predict(self, sequences: Sequence[str], *, aligned: Sequence[str] | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Predicted property and its GP standard deviation, both (N,)."""
-        cfg = self.config or PropertyConfig()
         feats = self.features(sequences)
         profile = self._profile(list(aligned if aligned is not None else sequences))
         means, stds = [], []
         for (pooled, emb), gp in zip(feats, self.readouts_, strict=True):
-            x = pooled if cfg.readout == "pooled" else emb
-            m, s = gp.predict([x] + ([profile] if profile is not None else []))
+            m, s = gp.predict([self._cnn(pooled, emb), *profile])
             means.append(m)
             stds.append(s)
-        return mixture(means, stds)
+        mean, std = mixture(means, stds)
+        if getattr(self, "committee_", None):
+            rows = list(aligned if aligned is not None else sequences)
+            parts = [(mean, std)] + [gp.predict(profile_features(rows, kind, self.width_))
+                                     for kind, gp in self.committee_.items()]
+            mean, std = mixture([p[0] for p in parts], [p[1] for p in parts])
+        return mean, std
 
     # ------------------------------------------------------------------ save / load
     def to_state(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, np.ndarray]]:
@@ -231,7 +259,8 @@ class PropertyModel:
         self._check()
         weights = {("encoder" if i == 0 else f"encoder_{i + 1}"): enc.state_dict()
                    for i, enc in enumerate(self.encoders_)}
-        meta = {"width": self.width_, "gp": [gp.state() for gp in self.readouts_]}
+        meta = {"width": self.width_, "gp": [gp.state() for gp in self.readouts_],
+                "committee": {k: gp.state() for k, gp in self.committee_.items()}}
         arrays = {f"gp_features_{i}": f for i, f in enumerate(self.train_features_)}
         arrays["gp_y"] = self.train_y_
         return weights, meta, arrays
@@ -253,19 +282,22 @@ class PropertyModel:
         self.width_ = int(meta["width"])
         self.encoders_, self.readouts_, self.train_features_ = [], [], []
         y = np.asarray(arrays["gp_y"], dtype=np.float64)
-        profile = self._profile(profile_rows) if profile_rows is not None else None
-        if self._profile(["A"]) is not None and profile is None:
-            raise ValueError("this read-out needs the training rows of its profile block")
+        profile = self._profile(profile_rows)
         for i, state in enumerate(meta["gp"]):
             enc = TripletCNNEncoder(config.encoder)
             enc.load_state_dict(weights["encoder" if i == 0 else f"encoder_{i + 1}"])
             self.encoders_.append(enc.to(torch.device(device or "cpu")).eval())
             feats = np.asarray(arrays[f"gp_features_{i}"], dtype=np.float64)
-            blocks = [feats] + ([profile] if profile is not None else [])
-            self.readouts_.append(GPReadout.from_state(state, blocks, y))
+            self.readouts_.append(GPReadout.from_state(state, [feats, *profile], y))
             self.train_features_.append(feats.astype(np.float32))
         self.train_y_ = y
         self.histories_, self.history_ = [], []
+        self.committee_ = {}
+        for kind, state in (meta.get("committee") or {}).items():
+            if profile_rows is None:
+                raise ValueError("a committee model needs the training rows of its profiles")
+            block = profile_features(profile_rows, kind, self.width_)
+            self.committee_[kind] = GPReadout.from_state(state, block, y)
         return self
 
 

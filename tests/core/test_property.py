@@ -13,7 +13,7 @@ from core.tasks.property_model import PropertyModel, mixture
 from core.tasks.readouts import GPReadout
 from tests.conftest import shared_data_or_skip
 
-TINY = PropertyConfig(encoder={"embed_dim": 16, "n_filters": 8, "out_dim": 8},
+TINY = PropertyConfig(encoder={"embed_dim": 16, "n_filters": 8, "out_dim": 8}, n_models=1,
                       gp_restarts=0).with_train(epochs=3, batch_size=16)
 
 
@@ -108,6 +108,7 @@ def test_fit_job_on_a_user_table_without_split(synthetic, workspace):
     assert run.status == "done", run.error
     assert run.summary["n_unlabelled"] == 2 and run.summary["n_train"] == 28
     assert run.summary["n_test"] == 0 and run.metrics["triplet_cnn_gp"] == {}
+    assert run.summary["model_name"] == "triplet_cnn_gp"
     assert {e.stage for e in events} >= {"train", "gp"}
     arrays = store.load_arrays(run_id)
     assert arrays["ids"].dtype.kind == "U" and arrays["embedding"].shape == (30, 8)
@@ -124,7 +125,7 @@ def test_fit_job_absorption_and_reload(workspace):
     from core.tasks.property import load_property_model
 
     df = load("absorption").iloc[::3].reset_index(drop=True)  # 27 rows, both splits
-    cfg = PropertyConfig(gp_restarts=0, baselines=True).with_train(epochs=2)
+    cfg = PropertyConfig(n_models=1, gp_restarts=0, baselines=True).with_train(epochs=2)
     store = RunStore()
     run_id = run_inline("property.fit", {"table": df, "label": "peak", "config": asdict(cfg),
                                          "dataset": "absorption"}, store, method="property",
@@ -175,3 +176,22 @@ def test_unknown_eval_model_is_refused(synthetic):
     data = PropertyData.from_table(pd.DataFrame(synthetic), "score")
     with pytest.raises(KeyError):
         fit_predict(data, np.arange(20), np.arange(20, 30), ["magic"])
+
+
+@pytest.mark.slow
+def test_ensemble_committee_state_round_trip(synthetic):
+    from dataclasses import replace
+
+    import torch
+
+    cfg = replace(TINY, n_models=2, committee=True, readout="embedding+onehot")
+    seqs, y = synthetic["sequence"].tolist(), synthetic["score"].to_numpy()
+    model = PropertyModel(cfg).fit(seqs[:24], y[:24])
+    assert len(model.encoders_) == 2 and set(model.committee_) == {"onehot", "blosum"}
+    weights, meta, arrays = model.to_state()
+    assert set(weights) == {"encoder", "encoder_2"}
+    assert all(isinstance(t, torch.Tensor) for sd in weights.values() for t in sd.values())
+    again = PropertyModel.from_state(cfg, weights, meta, arrays, profile_rows=seqs[:24])
+    mean, std = model.predict(seqs[24:])
+    mean2, std2 = again.predict(seqs[24:])
+    assert np.allclose(mean, mean2, atol=1e-6) and np.allclose(std, std2, atol=1e-6)

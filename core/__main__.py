@@ -15,6 +15,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -91,7 +92,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     methods = sorted(BENCHES) if args.method == "all" else [args.method]
     for method in methods:
-        command = f"python -m core bench {shlex.quote(method)}" + \
+        subset = os.environ.get("PROTLENS_BENCH_DATASETS", "")
+        command = (f"PROTLENS_BENCH_DATASETS={shlex.quote(subset)} " if subset else "") + \
+            f"python -m core bench {shlex.quote(method)}" + \
             (" --quick" if args.quick else "") + \
             (f" --seeds {args.seeds}" if args.seeds is not None else "")
         options = {"quick": args.quick}

@@ -79,7 +79,7 @@ def test_loss_drops_over_three_steps(tokens):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[-1] < losses[0]
 
 

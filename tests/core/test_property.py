@@ -195,3 +195,16 @@ def test_ensemble_committee_state_round_trip(synthetic):
     mean, std = model.predict(seqs[24:])
     mean2, std2 = again.predict(seqs[24:])
     assert np.allclose(mean, mean2, atol=1e-6) and np.allclose(std, std2, atol=1e-6)
+
+
+def test_gp_holdout_tuning_runs_and_keeps_state():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(30, 4))
+    y = x[:, 0] + 0.1 * rng.normal(size=30)
+    hold = np.zeros(30, dtype=bool)
+    hold[:8] = True
+    gp = GPReadout(n_restarts=0).fit(x, y, holdout=hold)
+    mean, std = gp.predict(x[:5])
+    assert np.isfinite(mean).all() and (std > 0).all()
+    again = GPReadout.from_state(gp.state(), x, y)
+    assert np.allclose(again.predict(x[:5])[0], mean)

@@ -226,19 +226,29 @@ def confidence_histogram(probabilities: np.ndarray, *, bins: int = 20) -> pd.Dat
     return pd.DataFrame({"low": edges[:-1], "high": edges[1:], "count": counts})
 
 
-def prototypes(features: np.ndarray, assignments: np.ndarray, *, ids: Sequence[str],
-               n: int = 5) -> pd.DataFrame:
-    """The ``n`` most central members of each cluster: highest cosine to the cluster mean."""
+def central_members(features: np.ndarray, assignments: np.ndarray
+                    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per cluster: member indices, most central first, and their cosine to the cluster mean."""
     x = _l2(np.asarray(features, dtype=np.float64))
-    ids = np.asarray(ids)
-    rows = []
+    order = {}
     for j in np.unique(assignments):
         idx = np.flatnonzero(assignments == j)
         centre = _l2(x[idx].mean(0, keepdims=True))[0]
         sim = x[idx] @ centre
-        for rank, i in enumerate(np.argsort(-sim, kind="stable")[:n]):
-            rows.append({"cluster": f"c{int(j)}", "rank": rank + 1, "index": int(idx[i]),
-                         "id": str(ids[idx[i]]), "similarity": float(sim[i])})
+        rank = np.argsort(-sim, kind="stable")
+        order[int(j)] = (idx[rank], sim[rank])
+    return order
+
+
+def prototypes(features: np.ndarray, assignments: np.ndarray, *, ids: Sequence[str],
+               n: int = 5) -> pd.DataFrame:
+    """The ``n`` most central members of each cluster: highest cosine to the cluster mean."""
+    ids = np.asarray(ids)
+    rows = []
+    for j, (idx, sim) in central_members(features, assignments).items():
+        for rank, (i, s) in enumerate(zip(idx[:n], sim[:n], strict=True)):
+            rows.append({"cluster": f"c{j}", "rank": rank + 1, "index": int(i),
+                         "id": str(ids[i]), "similarity": float(s)})
     return pd.DataFrame(rows)
 
 

@@ -364,5 +364,6 @@ def run_inline(task: str, payload: Mapping[str, Any], store: RunStore, *, method
     execute(_target(task), payload, run.id, store, device=device, on_progress=on_progress)
     return run.id
 register_task("scan.fit", "core.tasks.scan:fit_job")
+register_task("scan.sweep", "core.tasks.scan_sweep:sweep_job")
 register_task("property.fit", "core.tasks.property:fit_job")
 

@@ -163,14 +163,50 @@ def training_curve(history: list[dict], *, metric: str = "nmi",
 
 def confusion_heatmap(confusion: pd.DataFrame, *, normalized: bool = False,
                       title: str = "Hungarian-matched confusion") -> go.Figure:
-    """Rows true classes, columns clusters (already reordered to the diagonal)."""
+    """Rows true classes, columns clusters (already reordered to the diagonal).
+
+    Plotly heatmaps emit no selection events, so an invisible marker sits on every cell: a
+    click on a cell selects that marker, whose ``customdata`` is ``[class, cluster]``.
+    """
     z = confusion.to_numpy(dtype=float)
     text = [[f"{v:.0%}" if normalized else f"{int(v)}" for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(z=z, x=list(confusion.columns), y=list(confusion.index),
-                               colorscale="Blues", text=text, texttemplate="%{text}",
-                               hovertemplate="%{y} → %{x}: %{text}<extra></extra>"))
+    rows, cols = [str(r) for r in confusion.index], [str(c) for c in confusion.columns]
+    fig = go.Figure(go.Heatmap(z=z, x=cols, y=rows, colorscale="Blues", text=text,
+                               texttemplate="%{text}", hoverinfo="skip"))
+    grid_y, grid_x = np.meshgrid(rows, cols, indexing="ij")
+    flat_text = np.asarray(text).ravel()
+    fig.add_scatter(x=grid_x.ravel(), y=grid_y.ravel(), mode="markers", name="cells",
+                    marker=dict(symbol="square", size=24, opacity=0.0, color="#000"),
+                    customdata=np.column_stack([grid_y.ravel(), grid_x.ravel()]),
+                    text=flat_text, showlegend=False,
+                    hovertemplate="%{y} → %{x}: %{text}<br>click to list<extra></extra>")
     fig.update_layout(template=TEMPLATE, title=title, height=max(320, 28 * len(confusion) + 120),
                       xaxis_title="cluster (matched order)", yaxis_title="true class",
-                      margin=dict(l=10, r=10, t=40, b=10))
-    fig.update_yaxes(autorange="reversed")
+                      margin=dict(l=10, r=10, t=40, b=10), clickmode="event+select",
+                      dragmode=False)
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(type="category", autorange="reversed")
+    return fig
+
+
+def cluster_sweep(sweep: pd.DataFrame, *, suggested: int | None = None,
+                  title: str = "How many clusters?") -> go.Figure:
+    """Silhouette (left axis) and neighbour consistency (right axis) per number of clusters,
+    NMI too when the sweep had labels; the suggestion marked."""
+    fig = go.Figure()
+    fig.add_scatter(x=sweep["k"], y=sweep["silhouette"], mode="lines+markers",
+                    name="silhouette (higher is better)")
+    if "nmi" in sweep:
+        fig.add_scatter(x=sweep["k"], y=sweep["nmi"], mode="lines+markers", line_dash="dot",
+                        name="NMI vs labels (not used to choose)")
+    fig.add_scatter(x=sweep["k"], y=sweep["consistency"], mode="lines+markers", yaxis="y2",
+                    name="neighbour inconsistency (lower is better)", line_color="#999")
+    if suggested is not None:
+        fig.add_vline(x=suggested, line_dash="dash", line_color="#2a9d8f",
+                      annotation_text=f"suggested {suggested}")
+    fig.update_layout(template=TEMPLATE, title=title, height=340, xaxis_title="clusters",
+                      yaxis_title="score", margin=dict(l=10, r=10, t=40, b=10),
+                      yaxis2=dict(title="−log⟨p_i, p_j⟩", overlaying="y", side="right",
+                                  showgrid=False),
+                      legend=dict(orientation="h", y=-0.25))
     return fig

@@ -301,8 +301,10 @@ def encode_table(table, encoder: str, *, encoder_kw: dict | None = None, seed: i
 
 def evaluate_fit(fit: ScanFit, features: np.ndarray, *, labels: np.ndarray | None,
                  class_names: list[str] | None, ids, sequences, seed: int = 0,
-                 baselines=DEFAULT_BASELINES, normalize: str = "center_l2") -> dict[str, Any]:
-    """Metrics, tables and baseline scores of a fit (what :func:`fit_job` stores)."""
+                 baselines=DEFAULT_BASELINES, normalize: str = "center_l2",
+                 profiles: bool = True) -> dict[str, Any]:
+    """Metrics, tables and baseline scores of a fit (what :func:`fit_job` stores); with
+    ``profiles``, each cluster's members aligned on a profile HMM (for its sequence logo)."""
     import pandas as pd
 
     from core import cluster_metrics as cm
@@ -337,6 +339,10 @@ def evaluate_fit(fit: ScanFit, features: np.ndarray, *, labels: np.ndarray | Non
                 metrics[f"{row['method']}_nmi"] = row["nmi"]
     tables["clusters"] = cm.cluster_table(assign, probs, labels, class_names)
     tables["prototypes"] = cm.prototypes(x, assign, ids=ids)
+    if profiles:
+        from core.tasks.scan_profiles import cluster_alignments
+
+        tables["alignments"] = cluster_alignments(x, assign, ids=ids, sequences=sequences)
     tables["confidence_hist"] = cm.confidence_histogram(probs)
     return {"metrics": metrics, "tables": tables}
 

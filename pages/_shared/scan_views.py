@@ -7,6 +7,7 @@ import streamlit as st
 from core import plots
 from core.io import to_csv_bytes
 from pages._shared.cache import run_arrays, run_bundle, run_projection, run_table
+from pages._shared.scan_logo_view import cluster_logo
 from pages._shared.views import projection_controls
 
 METRICS = [("nmi", "NMI"), ("ari", "ARI"), ("acc", "Accuracy (matched)"), ("aupr", "AUPR")]
@@ -43,15 +44,33 @@ def _curve(run) -> None:
                     key="scan.curve")
 
 
+def _pick_cell(event, raw: pd.DataFrame) -> None:
+    """A click on a confusion cell chooses the class and cluster pickers below (once)."""
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    cell = next((p.get("customdata") for p in points if p.get("customdata")), None)
+    if not cell or st.session_state.get("scan.last_cell") == list(cell):
+        return
+    st.session_state["scan.last_cell"] = list(cell)
+    cls, clu = (str(v) for v in cell[:2])
+    if cls in map(str, raw.index) and clu in map(str, raw.columns):
+        st.session_state["scan.w.cell_class"] = cls
+        st.session_state["scan.w.cell_cluster"] = clu
+
+
 def _confusion(run, assignments: pd.DataFrame) -> None:
     raw = run_table(run.id, run.finished, "confusion").set_index("class")
+    raw.index, raw.columns = raw.index.astype(str), raw.columns.astype(str)
     normalized = st.toggle("Row-normalised", key="scan.w.normalized")
     shown = raw.div(raw.sum(axis=1).replace(0, 1), axis=0) if normalized else raw
-    st.plotly_chart(plots.confusion_heatmap(shown, normalized=normalized), key="scan.confusion")
+    event = st.plotly_chart(plots.confusion_heatmap(shown, normalized=normalized),
+                            key="scan.confusion", on_select="rerun", selection_mode="points")
+    _pick_cell(event, raw)
+    st.caption("Click a cell to list its proteins, or pick the class and cluster here:")
     left, right = st.columns(2)
     cls = left.selectbox("True class", list(raw.index), key="scan.w.cell_class")
-    clu = right.selectbox("Cluster", list(raw.columns), key="scan.w.cell_cluster",
-                          index=list(raw.columns).index(raw.loc[cls].idxmax()))
+    clusters = list(raw.columns)
+    clu = right.selectbox("Cluster", clusters, key="scan.w.cell_cluster",
+                          index=clusters.index(raw.loc[cls].idxmax()))
     cell = assignments[(assignments["label"].astype(str) == str(cls))
                        & (assignments["cluster"] == clu)]
     st.caption(f"{len(cell)} protein(s) of {cls} in cluster {clu}")
@@ -84,6 +103,7 @@ def _clusters(run) -> None:
     pick = st.selectbox("Cluster", clusters["cluster"].tolist(), key="scan.w.proto_cluster")
     st.caption("Most central members (cosine similarity to the cluster centre):")
     st.dataframe(protos[protos["cluster"] == pick], hide_index=True, width="stretch")
+    cluster_logo(run, pick)
     hist = run_table(run.id, run.finished, "confidence_hist")
     st.bar_chart(hist, x=hist.columns[0], y=hist.columns[-1], height=220)
 

@@ -9,6 +9,7 @@ from core.io import dataset_fingerprint
 from pages._shared import state
 from pages._shared.cache import encoder_choices, get_jobs
 from pages._shared.method import pick_data, pick_run
+from pages._shared.scan_sweep_view import sweep_panel
 from pages._shared.scan_views import show_results
 
 RUN_KEY = "scan.run_id"
@@ -37,13 +38,16 @@ st.caption(f"{len(table):,} sequences" + (f", {n_classes} classes in `{label}`" 
 
 encoders = encoder_choices()
 usable = [e["name"] for e in encoders if e["available"]]
+encoder = st.selectbox("Encoder", usable, key="scan.w.encoder",
+                       index=usable.index("near") if "near" in usable else 0,
+                       help="; ".join(f"{e['name']}: {e['reason']}" for e in encoders))
+dataset = {"name": data_name, "n": len(table), "fingerprint": dataset_fingerprint(table),
+           "source": "builtin" if choice.builtin else "upload"}
+k_key = f"scan.w.k.{data_name}.{label}"  # the default follows the data and label
+sweep_panel(table, label=label, encoder=encoder, dataset=dataset, k_key=k_key)
 with st.form("scan.w.form"):
-    c1, c2, c3, c4 = st.columns(4)
-    encoder = c1.selectbox("Encoder", usable, key="scan.w.encoder",
-                           index=usable.index("near") if "near" in usable else 0,
-                           help="; ".join(f"{e['name']}: {e['reason']}" for e in encoders))
-    n_clusters = c2.number_input("Clusters", 2, 500, n_classes or 10,
-                                 key=f"scan.w.k.{data_name}.{label}",  # default follows data
+    c2, c3, c4 = st.columns(3)
+    n_clusters = c2.number_input("Clusters", 2, 500, n_classes or 10, key=k_key,
                                  help="May exceed the expected number of families "
                                       "(over-clustering); matching is then many-to-one.")
     knn = c3.number_input("Neighbours mined (K)", 1, 200, 20, key="scan.w.knn")
@@ -58,8 +62,6 @@ if unavailable:
 if submitted:
     config = {"n_clusters": int(n_clusters), "knn": int(knn), "self_label": bool(self_label)}
     keep = [c for c in ("id", "sequence", label) if c]
-    dataset = {"name": data_name, "n": len(table), "fingerprint": dataset_fingerprint(table),
-               "source": "builtin" if choice.builtin else "upload"}
     st.session_state[RUN_KEY] = get_jobs().submit(
         "scan.fit", {"table": pd.DataFrame(table[keep]), "label": label, "encoder": encoder,
                      "config": config},

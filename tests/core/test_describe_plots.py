@@ -55,3 +55,29 @@ def test_figures_carry_ids(synthetic):
     assert list(fig.data[1].x) == ["c", "a", "b"]
     assert plots.length_histogram(synthetic).data and plots.composition_bar(synthetic).data
     assert len(plots.loss_curve([{"epoch": 0, "loss": 1.0, "val_loss": 2.0}]).data) == 2
+
+
+def test_confusion_heatmap_cells_are_clickable_markers_with_class_and_cluster():
+    import pandas as pd
+
+    from core import plots
+
+    confusion = pd.DataFrame([[5, 1], [0, 4]], index=["famA", "famB"], columns=["c1", "c0"])
+    fig = plots.confusion_heatmap(confusion)
+    heat, cells = fig.data
+    assert heat.type == "heatmap" and cells.type == "scatter"
+    assert [list(c) for c in cells.customdata] == [["famA", "c1"], ["famA", "c0"],
+                                                   ["famB", "c1"], ["famB", "c0"]]
+    assert list(cells.text) == ["5", "1", "0", "4"]
+    assert fig.layout.clickmode == "event+select"
+
+
+def test_cluster_sweep_marks_the_suggestion():
+    import pandas as pd
+
+    from core import plots
+
+    sweep = pd.DataFrame({"k": [2, 3, 4], "silhouette": [0.1, 0.3, 0.2],
+                          "consistency": [0.1, 0.2, 0.4], "nmi": [0.5, 0.9, 0.8]})
+    fig = plots.cluster_sweep(sweep, suggested=3)
+    assert len(fig.data) == 3 and fig.layout.shapes[0].x0 == 3

@@ -123,8 +123,13 @@ def test_fit_job_through_run_inline(workspace, synthetic):
     arrays = store.load_arrays(rid)
     assert arrays["probabilities"].shape == (30, 3) and arrays["ids"].dtype.kind == "U"
     assert {"head"} <= set(store.load_weights(rid))
-    for name in ("assignments", "confusion", "per_class", "baselines", "prototypes"):
+    for name in ("assignments", "confusion", "per_class", "baselines", "prototypes",
+                 "alignments"):
         assert len(store.load_table(rid, name)) > 0
+    aligned = store.load_table(rid, "alignments")
+    assert set(aligned["cluster"]) == set(store.load_table(rid, "assignments")["cluster"])
+    for _, part in aligned.groupby("cluster"):  # one profile per cluster: equal widths
+        assert part["aligned"].str.len().nunique() == 1
     assert store.load_table(rid, "baselines")["method"].tolist() == [
         "pca_kmeans", "kmeans", "length_kmeans"]
 

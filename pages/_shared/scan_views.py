@@ -74,8 +74,10 @@ def _confusion(run, assignments: pd.DataFrame) -> None:
     cell = assignments[(assignments["label"].astype(str) == str(cls))
                        & (assignments["cluster"] == clu)]
     st.caption(f"{len(cell)} protein(s) of {cls} in cluster {clu}")
-    st.dataframe(cell[["id", "cluster", "confidence", "label"]], hide_index=True,
-                 width="stretch", height=min(300, 38 + 35 * len(cell)))
+    if len(cell):
+        st.dataframe(cell[["id", "cluster", "confidence", "label"]], hide_index=True,
+                     width="stretch", height=min(300, 38 + 35 * len(cell)))
+    st.markdown("**Per family** — precision, recall and AUPR of the matched cluster(s)")
     st.dataframe(run_table(run.id, run.finished, "per_class"), hide_index=True, width="stretch")
 
 

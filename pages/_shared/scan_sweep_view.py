@@ -58,4 +58,4 @@ def sweep_panel(table: pd.DataFrame, *, label: str | None, encoder: str, dataset
                     key="scan.w.use_k", type="primary")
         right.caption(f"Suggested **{best}** (silhouette {sweep['silhouette'].max():.3f}); "
                       f"sweep of {len(sweep)} candidates took "
-                      f"{run.summary['timings']['sweep_s']:.0f} s.")
+                      f"{sweep['seconds'].sum():.0f} s.")

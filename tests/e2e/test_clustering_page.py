@@ -45,6 +45,7 @@ def test_upload_cluster_and_see_curve_and_confusion(page, app_url, tmp_path):
 
     # A click on a confusion cell lists that cell's proteins.
     confusion = page.locator(".js-plotly-plot").filter(has_text="Hungarian-matched confusion")
+    confusion.scroll_into_view_if_needed()
     x, y, cluster, family, count = confusion.evaluate(
         """(el) => { const L = el._fullLayout, xa = L.xaxis, ya = L.yaxis;
                      const r = el.getBoundingClientRect();

@@ -53,3 +53,34 @@ def test_cluster_three_families_and_see_nmi_curve_and_confusion(app, workspace, 
     specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
     assert "NMI during SeqSCAN training" in specs and "Hungarian-matched confusion" in specs
     assert run.metrics["nmi"] > 0.5  # three Pfam families are easy to tell apart
+    assert any("Sequence logo of" in m.value for m in at.markdown)
+
+
+def _wait(store, run_id, seconds=600):
+    deadline = time.time() + seconds
+    while store.get(run_id).active and time.time() < deadline:
+        time.sleep(1)
+    return store.get(run_id)
+
+
+@pytest.mark.slow
+def test_sweep_suggests_a_number_of_clusters_and_fills_it_in(app, workspace, three_families):
+    at = app.run()
+    at.session_state["app.dataset"] = three_families
+    at = open_page(at, "clustering.py")
+    at.radio(key="scan.w.source").set_value("Active data set").run()
+    at.selectbox(key="scan.w.label").set_value("family_name").run()
+    at.selectbox(key="scan.w.encoder").set_value("kmer").run()
+    at.multiselect(key="scan.w.sweep_ks").set_value([2, 3, 4, 5]).run()
+    at.button(key="scan.w.sweep").click().run()
+    store = RunStore(workspace)
+    run = _wait(store, store.list(method="scan_sweep")[0].id)
+    assert run.status == "done", run.error
+    at.run()
+    assert not at.exception
+    best = int(run.metrics["suggested_k"])
+    assert best in (2, 3, 4, 5)
+    specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "How many clusters?" in specs
+    at.button(key="scan.w.use_k").click().run()
+    assert at.number_input(key="scan.w.k.scan10 x3.family_name").value == best

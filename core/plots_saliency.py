@@ -63,7 +63,10 @@ def saliency_tracks(long: pd.DataFrame, marks: dict, *, names: dict[str, str] | 
                 ys.append(label[pid])
                 labels.append(m.label)
     if xs:
-        fig.add_scatter(x=xs, y=ys, mode="markers+text", text=labels, textposition="top center",
+        # Chimeras differ from a parent in dozens of columns: label them only when readable.
+        dense = len(xs) > max(12, len(cols) // 8)
+        fig.add_scatter(x=xs, y=ys, mode="markers" if dense else "markers+text", text=labels,
+                        textposition="top center",
                         textfont=dict(color=MUTATION, size=11),
                         marker=dict(symbol="square-open", size=16, color=MUTATION,
                                     line=dict(width=2)),
@@ -100,13 +103,15 @@ def saliency_logo(long: pd.DataFrame, marks: dict, *, names: dict[str, str] | No
         logo = logomaker.Logo(mat, ax=ax, color_scheme="chemistry", flip_below=False)
         top = float(np.abs(mat.to_numpy()).max()) or 1.0
         ax.set_ylim(-1.1 * top if value == "signed" else 0.0, 1.1 * top)
-        for m in marks.get(pid, []):
-            if m.column in set(cols):
-                res = rows.at[m.column, "residue"]
-                if res in letters:
-                    logo.style_single_glyph(m.column + 1, res, color=MUTATION)
-                    ax.text(m.column + 1, ax.get_ylim()[1], m.label, color=MUTATION,
-                            ha="center", va="bottom", fontsize=7)
+        inside = [m for m in marks.get(pid, []) if m.column in set(cols)]
+        dense = len(inside) > max(12, len(cols) // 8)  # too many labels to read: colour only
+        for m in inside:
+            res = rows.at[m.column, "residue"]
+            if res in letters:
+                logo.style_single_glyph(m.column + 1, res, color=MUTATION)
+            if not dense:
+                ax.text(m.column + 1, ax.get_ylim()[1], m.label, color=MUTATION,
+                        ha="center", va="bottom", fontsize=7)
         ax.axhline(0, color="#999", lw=0.5)
         ax.set_ylabel(f"{(names or {}).get(pid, '')}\n{pid}".strip(), fontsize=8)
         ax.spines[["top", "right"]].set_visible(False)

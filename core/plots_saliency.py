@@ -112,6 +112,7 @@ def saliency_logo(long: pd.DataFrame, marks: dict, *, names: dict[str, str] | No
             if not dense:
                 ax.text(m.column + 1, ax.get_ylim()[1], m.label, color=MUTATION,
                         ha="center", va="bottom", fontsize=7)
+        ax.set_xlim(cols[0] + 0.5, cols[-1] + 1.5)
         ax.axhline(0, color="#999", lw=0.5)
         ax.set_ylabel(f"{(names or {}).get(pid, '')}\n{pid}".strip(), fontsize=8)
         ax.spines[["top", "right"]].set_visible(False)

@@ -119,11 +119,14 @@ def pick_config(model_width: int, ids: list[str]) -> tuple[dict, str | None, str
         reference, value
 
 
-def window_slider(length: int, *, key: str) -> tuple[int, int]:
-    """Columns [start, stop) to draw; long proteins open on their first 100 positions."""
+def window_slider(length: int, *, key: str, focus: list[int] | None = None) -> tuple[int, int]:
+    """Columns [start, stop) to draw; a long protein opens on 100 positions around the first
+    columns in ``focus`` (e.g. its mutations), else on its first 100."""
     if length <= 150:
         return 0, length
-    lo, hi = st.slider("Window (positions)", 1, length, (1, 100), key=key)
+    start = max(0, min(focus) - 10) if focus else 0
+    start = min(start, length - 100)
+    lo, hi = st.slider("Window (positions)", 1, length, (start + 1, start + 100), key=key)
     return lo - 1, hi
 
 
@@ -131,7 +134,8 @@ def window_slider(length: int, *, key: str) -> tuple[int, int]:
 def show_tracks(long: pd.DataFrame, marks: dict, names: dict, value: str, run_id: str) -> None:
     from core.plots_saliency import saliency_logo, saliency_tracks
 
-    window = window_slider(int(long["column"].max()) + 1, key="saliency.w.window")
+    focus = [m.column for ms in marks.values() for m in ms]
+    window = window_slider(int(long["column"].max()) + 1, key="saliency.w.window", focus=focus)
     st.plotly_chart(saliency_tracks(long, marks, names=names, value=value, window=window),
                     key="saliency.tracks")
     fig = saliency_logo(long, marks, names=names, value=value, window=window)

@@ -176,3 +176,22 @@ def test_parent_mutants_marks_and_tracks(fitted):
     long, marked = tracks(table, scores, ids, "parent")
     assert set(long["id"]) == set(ids) and marked["parent"] == []
     assert long.groupby("id").size().nunique() == 1
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_saliency_and_mutagenesis_on_gpu_match_cpu(fitted):
+    import copy
+
+    model, table = fitted
+    seqs = table["sequence"].tolist()[:3]
+    gpu = copy.copy(model)
+    gpu.encoders_ = [copy.deepcopy(e).to("cuda") for e in model.encoders_]
+    gpu.device = "cuda"
+    for method in ("maxpool", "ig"):
+        cfg = SaliencyConfig(method=method, n_steps=16)
+        np.testing.assert_allclose(compute_saliency(gpu, seqs, config=cfg)["score"],
+                                   compute_saliency(model, seqs, config=cfg)["score"],
+                                   rtol=1e-3, atol=1e-4)
+    torch.testing.assert_close(mutant_pooled(gpu.encoders_[0], seqs[0]).cpu(),
+                               mutant_pooled(model.encoders_[0], seqs[0]), atol=1e-4, rtol=1e-4)

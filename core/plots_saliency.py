@@ -2,6 +2,8 @@
 letter heights = attribution, and the single-mutant heatmap."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -100,7 +102,9 @@ def saliency_logo(long: pd.DataFrame, marks: dict, *, names: dict[str, str] | No
         for col, row in rows.iterrows():
             if row["residue"] in letters and np.isfinite(row[value]):
                 mat.at[col + 1, row["residue"]] = float(row[value])
-        logo = logomaker.Logo(mat, ax=ax, color_scheme="chemistry", flip_below=False)
+        with warnings.catch_warnings():  # an all-zero window makes logomaker warn on ylim
+            warnings.simplefilter("ignore", UserWarning)
+            logo = logomaker.Logo(mat, ax=ax, color_scheme="chemistry", flip_below=False)
         top = float(np.abs(mat.to_numpy()).max()) or 1.0
         ax.set_ylim(-1.1 * top if value == "signed" else 0.0, 1.1 * top)
         inside = [m for m in marks.get(pid, []) if m.column in set(cols)]

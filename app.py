@@ -30,7 +30,9 @@ PAGES = {
     "Methods": [st.Page(VIEWS / "property.py", title="Property models",
                         icon=":material/query_stats:", url_path="property"),
                 st.Page(VIEWS / "clustering.py", title="Clustering",
-                        icon=":material/bubble_chart:", url_path="clustering")],
+                        icon=":material/bubble_chart:", url_path="clustering"),
+                st.Page(VIEWS / "saliency.py", title="Saliency", icon=":material/highlight:",
+                        url_path="saliency")],
     "Results": [st.Page(VIEWS / "runs.py", title="Runs", icon=":material/history:",
                         url_path="runs")],
 }

@@ -5,6 +5,8 @@
     python -m core train METHOD [options]      train a model; the run lands in the store
     python -m core bench METHOD|all            run a benchmark, write assets/bench/METHOD.json
     python -m core runs                        list saved runs
+    python -m core saliency --run R --ids ... --out scores.csv
+                                               per-residue saliency of a property run
 
 Methods add themselves through :data:`TRAINERS` and :data:`core.bench.BENCHES`: each maps a
 method to ``"module:function"``; a trainer module also provides ``add_arguments(parser)``.
@@ -139,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         mp = methods.add_parser(method, help=(module.__doc__ or "").strip().splitlines()[0])
         module.add_arguments(mp)
     p.set_defaults(func=cmd_train)
+
+    module = importlib.import_module("core.saliency_cli")
+    p = sub.add_parser("saliency", help="per-residue saliency or single-mutant scan of a "
+                       "property run", description=module.__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    module.add_arguments(p)
+    p.set_defaults(func=lambda args: _load("core.saliency_cli:cli")(args))
 
     p = sub.add_parser("bench", help="run a benchmark and write assets/bench/METHOD.json")
     p.add_argument("method", choices=sorted(BENCHES) + ["all"])

@@ -235,10 +235,15 @@ class PropertyModel:
         pooled, emb = self.features(sequences)[0]
         return pooled if kind == "pooled" else emb
 
-    def predict(self, sequences: Sequence[str], *, aligned: Sequence[str] | None = None
+    def predict(self, sequences: Sequence[str], *, aligned: Sequence[str] | None = None,
+                features: list[tuple[np.ndarray, np.ndarray]] | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted property and its GP standard deviation, both (N,)."""
-        feats = self.features(sequences)
+        """Predicted property and its GP standard deviation, both (N,).
+
+        ``features``: the encoders' (pooled, embedding) of ``sequences`` when the caller has
+        already computed them (e.g. :func:`core.mutagenesis.mutant_pooled`).
+        """
+        feats = self.features(sequences) if features is None else features
         profile = self._profile(list(aligned if aligned is not None else sequences))
         means, stds = [], []
         for (pooled, emb), gp in zip(feats, self.readouts_, strict=True):

@@ -23,6 +23,10 @@ DATA_UPLOAD_SIG = "data.upload_sig"
 RUNS_SELECTED = "runs.selected"
 RUNS_CONFIRM_DELETE = "runs.confirm_delete"
 
+# Embedding map -> other pages: ids of the proteins the user selected on a map
+# (list of str, or None). The Saliency page offers them in its protein picker.
+EXPLORER_SELECTION = "explorer.selection"
+
 DEFAULTS = {
     DEVICE: "auto",
     SEED: 0,
@@ -32,6 +36,7 @@ DEFAULTS = {
     DATA_UPLOAD_SIG: None,
     RUNS_SELECTED: None,
     RUNS_CONFIRM_DELETE: None,
+    EXPLORER_SELECTION: None,
 }
 
 

@@ -1,6 +1,7 @@
 """Browser end-to-end fixtures: `streamlit run app.py` on a free port, headless Chromium."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -24,15 +25,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """A running dashboard with its own empty workspace; yields its base URL."""
+@contextlib.contextmanager
+def serve_app(home: Path, log_path: Path):
+    """`streamlit run app.py` with workspace ``home`` on a free port; yields its base URL."""
     port = _free_port()
-    env = dict(os.environ, PROTLENS_HOME=str(tmp_path_factory.mktemp("e2e_ws")))
+    env = dict(os.environ, PROTLENS_HOME=str(home))
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
            "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    log = open(tmp_path_factory.mktemp("e2e_log") / "streamlit.log", "w+")  # noqa: SIM115
+    log = open(log_path, "w+")  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
@@ -49,13 +50,23 @@ def app_url(tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("streamlit did not answer its health check within 120 s")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """A running dashboard with its own empty workspace; yields its base URL."""
+    with serve_app(tmp_path_factory.mktemp("e2e_ws"),
+                   tmp_path_factory.mktemp("e2e_log") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

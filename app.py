@@ -30,7 +30,9 @@ PAGES = {
     "Methods": [st.Page(VIEWS / "property.py", title="Property models",
                         icon=":material/query_stats:", url_path="property"),
                 st.Page(VIEWS / "clustering.py", title="Clustering",
-                        icon=":material/bubble_chart:", url_path="clustering")],
+                        icon=":material/bubble_chart:", url_path="clustering"),
+                st.Page(VIEWS / "families.py", title="Families",
+                        icon=":material/family_history:", url_path="families")],
     "Results": [st.Page(VIEWS / "runs.py", title="Runs", icon=":material/history:",
                         url_path="runs")],
 }

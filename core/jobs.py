@@ -366,3 +366,4 @@ def run_inline(task: str, payload: Mapping[str, Any], store: RunStore, *, method
 register_task("scan.fit", "core.tasks.scan:fit_job")
 register_task("property.fit", "core.tasks.property:fit_job")
 
+register_task("families.fit", "core.tasks.families:fit_job")

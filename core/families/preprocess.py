@@ -46,7 +46,8 @@ class PreprocessConfig:
 class Prepared:
     """What :func:`prepare` returns: the kept rows with their trimmed alignment and split."""
 
-    table: pd.DataFrame  # id, family, aligned (trimmed, '-' gaps), sequence, split
+    # id, family, aligned (trimmed, '-' gaps), sequence, split, aligned_full (input row)
+    table: pd.DataFrame
     columns: dict[str, np.ndarray]  # family -> kept column indices of its input alignment
     report: pd.DataFrame  # one row per (step, family): sequences/columns before and removed
 
@@ -112,14 +113,16 @@ def prepare(table: pd.DataFrame, *, family_col: str = "family_id",
                     "columns_in": w, "columns_removed": c} for s, n, r, w, c in steps]
         if len(rows) == 0:
             continue
-        rows = rows.assign(aligned=trim(rows["aligned"].tolist(), cols), family=str(fam))
+        rows = rows.assign(aligned_full=rows["aligned"],
+                           aligned=trim(rows["aligned"].tolist(), cols), family=str(fam))
         columns[str(fam)] = cols
         kept.append(rows)
     df = pd.concat(kept) if kept else df.iloc[:0].assign(family=[])
     df, rep = _balance(df, cfg, seed)
     report += rep
     df = _split(df, cfg, seed)
-    out = df[["id", "family", "aligned", "sequence", "split"]].reset_index(drop=True)
+    out = df[["id", "family", "aligned", "sequence", "split", "aligned_full"]]
+    out = out.reset_index(drop=True)
     columns = {f: c for f, c in columns.items() if f in set(out["family"])}
     return Prepared(out, columns, pd.DataFrame(report))
 
@@ -138,7 +141,8 @@ def _balance(df: pd.DataFrame, cfg: PreprocessConfig, seed: int):
     rng = np.random.default_rng(seed)
     parts = []
     for fam, rows in df.groupby("family", sort=True):
-        pick = np.sort(rng.choice(len(rows), size=target, replace=False))
+        # A prefix of one permutation: a smaller per_family picks a subset of a larger one.
+        pick = np.sort(rng.permutation(len(rows))[:target])
         parts.append(rows.iloc[pick])
         report.append({"step": f"balance to {target} per family", "family": fam,
                        "sequences_in": len(rows), "sequences_removed": len(rows) - target,

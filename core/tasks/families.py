@@ -35,8 +35,8 @@ def fit_job(payload: dict, ctx) -> Any:
                        on_progress=ctx.on_progress)
     names, split = out["names"], out["split"]
     members = out["tables"]["members"]
-    arrays = {"ids": members["id"].astype(str).to_numpy(), "labels": out["labels"],
-              "split": split.astype(str), "coords": out["coords"]}
+    arrays = {"ids": np.asarray(members["id"], dtype=str), "labels": out["labels"],
+              "split": np.asarray(split, dtype=str), "coords": out["coords"]}
     for k, v in out["fingerprints"].items():
         arrays[f"fingerprints_{k}"] = v
     for k, v in out["family_fingerprints"].items():

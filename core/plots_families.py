@@ -34,7 +34,7 @@ def blosum_bars(columns: pd.DataFrame, *, value: str = "mean_blosum62",
 
 
 def logo_pair(original: list[str], reconstructed: list[str], *, start: int, end: int):
-    """Matplotlib figure with two logomaker logos (counts -> information) of the window
+    """Matplotlib figure with two logomaker probability logos (gaps ignored) of the window
     ``start..end`` (1-based, inclusive) of the original and reconstructed alignment."""
     import logomaker
     import matplotlib
@@ -46,11 +46,11 @@ def logo_pair(original: list[str], reconstructed: list[str], *, start: int, end:
     for ax, rows, name in zip(axes, (original, reconstructed), ("original", "reconstructed"),
                               strict=True):
         window = [r[start - 1:end] for r in rows]
-        counts = logomaker.alignment_to_matrix(window, to_type="information",
+        counts = logomaker.alignment_to_matrix(window, to_type="probability",
                                                characters_to_ignore="-.X")
         counts.index = counts.index + start
         logomaker.Logo(counts, ax=ax, color_scheme="chemistry")
-        ax.set_ylabel("bits")
+        ax.set_ylabel("frequency")
         ax.set_title(f"{name} alignment, positions {start}-{end}", fontsize=10)
     axes[-1].set_xlabel("alignment position")
     fig.tight_layout()

@@ -9,11 +9,17 @@ Two runs of :func:`core.families.pipeline.run_pipeline` with the paper's default
    ``cnn_residue`` and the baselines on the same subset (model names suffixed ``@subset``).
    reprof takes ~0.5 s per sequence on one core, too slow for every sequence on 2 shared cores.
 
+The bench trains the VAEs for ``VAE_EPOCHS`` and the CNNs for ``CNN_EPOCHS`` epochs (fewer
+than the page's defaults, to fit 2 CPU cores shared by several users); every row records them.
+Each part's rows are also written to ``<workspace>/bench/families_<part>.json`` as soon as the
+part ends, so a long bench that is stopped keeps what it finished.
+
 Rows: split ``test`` (K-means accuracy: mean over the held-out folds of 10-fold CV), plus
 stage wall times (``seconds``) and peak memory (``peak_mb``); paper figures with role ``paper``.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import replace
@@ -23,6 +29,9 @@ from core.papers import FAMILIES_SEED_001 as PAPER
 log = logging.getLogger(__name__)
 DATASET = "pfam25"
 SUBSET_PER_FAMILY = int(os.environ.get("PROTLENS_FAMILIES_SUBSET", "60"))
+VAE_EPOCHS = int(os.environ.get("PROTLENS_FAMILIES_VAE_EPOCHS", "60"))
+CNN_EPOCHS = int(os.environ.get("PROTLENS_FAMILIES_CNN_EPOCHS", "30"))
+PARTS = tuple(os.environ.get("PROTLENS_FAMILIES_PARTS", "full,ss_sa").split(","))
 
 
 def _row(model: str, role: str, metric: str, value: float, **extra) -> dict:
@@ -30,9 +39,11 @@ def _row(model: str, role: str, metric: str, value: float, **extra) -> dict:
             "metric": metric, "value": float(value), "n_seeds": 1, **extra}
 
 
-def _rows(out: dict, suffix: str) -> list[dict]:
+def _rows(out: dict, suffix: str, cfg) -> list[dict]:
     m, t = out["metrics"], out["timings"]
-    n = {"n_families": len(out["names"]), "n_sequences": int(len(out["labels"]))}
+    n = {"n_families": len(out["names"]), "n_sequences": int(len(out["labels"])),
+         "vae_epochs": cfg.vae.epochs, "cnn_epochs": cfg.cnn.epochs,
+         "per_family": int(len(out["labels"]) // max(1, len(out["names"])))}
     rows = [_row(f"vae_residue{suffix}", "ours", k, m[k], seconds=t["vae_s"], **n)
             for k in ("recon_acc", "recon_acc_residues", "recon_acc_gaps",
                       "common_residue_agreement", "common_residue_agreement_residue_cols")]
@@ -67,6 +78,33 @@ def _paper_rows() -> list[dict]:
     return rows
 
 
+def _log_progress(event) -> None:
+    if event.step == event.total or event.step % 10 == 0:
+        log.info("%s %d/%d %s", event.stage, event.step, event.total,
+                 " ".join(f"{k}={v:.4g}" for k, v in event.metrics.items()))
+
+
+def _part_path(part: str):
+    from core.config import Settings
+
+    return Settings.from_env().home / "bench" / f"families_{part}.json"
+
+
+def _save_part(part: str, rows: list[dict]) -> None:
+    path = _part_path(part)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows, indent=1))
+
+
+def _saved_part(part: str) -> list[dict] | None:
+    """Rows a stopped or split bench saved (``PROTLENS_FAMILIES_REUSE=1``), else None."""
+    path = _part_path(part)
+    if os.environ.get("PROTLENS_FAMILIES_REUSE") != "1" or not path.is_file():
+        return None
+    log.info("families bench: reusing %s", path)
+    return [dict(r, reused_from=str(path.name)) for r in json.loads(path.read_text())]
+
+
 def run(*, quick: bool = False, seeds: int | None = None) -> list[dict]:
     """Both runs (``quick``: 3 families, few epochs, a smoke run)."""
     from core.datasets import load
@@ -75,18 +113,31 @@ def run(*, quick: bool = False, seeds: int | None = None) -> list[dict]:
 
     table = load(DATASET)
     cfg = FamiliesConfig(use_reprof=False)
+    epochs = (3, 3) if quick else (VAE_EPOCHS, CNN_EPOCHS)
     if quick:
         keep = sorted(table["family_id"].unique())[:3]
         table = table[table["family_id"].isin(keep)]
-        cfg = replace(cfg, vae=replace(cfg.vae, epochs=3), cnn=replace(cfg.cnn, epochs=3))
-    cfg = replace(cfg, preprocess=replace(cfg.preprocess, per_family=0))
+    cfg = replace(cfg, vae=replace(cfg.vae, epochs=epochs[0]),
+                  cnn=replace(cfg.cnn, epochs=epochs[1]),
+                  preprocess=replace(cfg.preprocess, per_family=0))
     rows = _paper_rows()
-    log.info("families bench: residues only, all families")
-    rows += _rows(run_pipeline(table, cfg, seed=seeds or 0), "")
-    if reprof.available():
+    if "full" in PARTS and (saved := _saved_part("full")) is not None:
+        rows += saved
+    elif "full" in PARTS:
+        log.info("families bench: residues only, all families")
+        part = _rows(run_pipeline(table, cfg, seed=seeds or 0, on_progress=_log_progress),
+                     "", cfg)
+        _save_part("full", part)
+        rows += part
+    if "ss_sa" in PARTS and (saved := _saved_part("ss_sa")) is not None:
+        rows += saved
+    elif "ss_sa" in PARTS and reprof.available():
         sub = replace(cfg, use_reprof=True,
                       preprocess=replace(cfg.preprocess,
                                          per_family=10 if quick else SUBSET_PER_FAMILY))
         log.info("families bench: SS/SA on %d per family", sub.preprocess.per_family)
-        rows += _rows(run_pipeline(table, sub, seed=seeds or 0), "@subset")
+        part = _rows(run_pipeline(table, sub, seed=seeds or 0, on_progress=_log_progress),
+                     "@subset", sub)
+        _save_part("ss_sa", part)
+        rows += part
     return rows

@@ -59,7 +59,11 @@ def reconstruction(run) -> None:
     family = st.selectbox("Family", names, key="families.w.family")
     fam = columns[columns["family"] == family]
     for value in BARS:
-        st.plotly_chart(blosum_bars(fam, value=value), key=f"families.bars.{value}")
+        fig = blosum_bars(fam, value=value)
+        st.plotly_chart(fig, key=f"families.bars.{value}")
+        st.download_button("Figure (HTML)", fig.to_html(include_plotlyjs="cdn"),
+                           file_name=f"blosum62_{value}_{family}.html", mime="text/html",
+                           key=f"families.w.bars_html.{value}", icon=":material/download:")
     recon = run_table(run.id, run.finished, "reconstruction")
     rows = recon[recon["family"] == family]
     width = len(rows["aligned"].iloc[0]) if len(rows) else 1
@@ -96,8 +100,9 @@ def classification(run) -> None:
                  column_config={c: st.column_config.NumberColumn(format="%.4f")
                                 for c in ("f1", "precision", "recall", "accuracy")})
     conf = run_table(run.id, run.finished, "confusion").set_index("true")
-    st.plotly_chart(plots.confusion_heatmap(conf, title="Confusion matrix (CNN, test split)"),
-                    key="families.confusion")
+    fig = plots.confusion_heatmap(conf, title="Confusion matrix (CNN, test split)")
+    fig.update_xaxes(title="predicted family")
+    st.plotly_chart(fig, key="families.confusion")
     preds = run_table(run.id, run.finished, "predictions")
     st.download_button("Predictions (CSV)", to_csv_bytes(preds), file_name="predictions.csv",
                        mime="text/csv", key="families.w.pred_csv", icon=":material/download:")

@@ -146,3 +146,15 @@ def test_pipeline_end_to_end_residues_only():
     assert m["f1_macro_hmm"] == 1.0
     assert out["tables"]["per_family_cnn_residue"]["family"].iloc[-1] == "Average"
     assert out["fingerprints"]["residue"].shape == (60, 30)
+
+
+def test_fingerprint_sequence_aligns_through_the_best_hmm():
+    from core.families.hmm import build_hmm
+    from core.tasks.families import fingerprint_sequence
+
+    t = aligned_families(n_per=12)
+    hmms = {f: build_hmm(f, g["aligned"].tolist()) for f, g in t.groupby("family_id")}
+    width = t["aligned"].str.len().max()
+    out = fingerprint_sequence(t["sequence"].iloc[30], hmms, FamilyVAE(width, 21).eval(), width)
+    assert out["aligned_to"] == "F2" and out["fingerprint"].shape == (30,)
+    assert len(out["aligned"]) == len(t["aligned"].iloc[30])

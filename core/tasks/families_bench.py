@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from dataclasses import replace
 
@@ -140,4 +141,4 @@ def run(*, quick: bool = False, seeds: int | None = None) -> list[dict]:
                      "@subset", sub)
         _save_part("ss_sa", part)
         rows += part
-    return rows
+    return [r for r in rows if math.isfinite(r["value"])]  # a figure not measured: no row

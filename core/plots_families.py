@@ -47,7 +47,7 @@ def logo_pair(original: list[str], reconstructed: list[str], *, start: int, end:
                               strict=True):
         window = [r[start - 1:end] for r in rows]
         counts = logomaker.alignment_to_matrix(window, to_type="probability",
-                                               characters_to_ignore="-.X")
+                                               characters_to_ignore="-.X", pseudocount=0)
         counts.index = counts.index + start
         logomaker.Logo(counts, ax=ax, color_scheme="chemistry")
         ax.set_ylabel("frequency")

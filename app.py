@@ -32,7 +32,9 @@ PAGES = {
                 st.Page(VIEWS / "clustering.py", title="Clustering",
                         icon=":material/bubble_chart:", url_path="clustering"),
                 st.Page(VIEWS / "saliency.py", title="Saliency", icon=":material/highlight:",
-                        url_path="saliency")],
+                        url_path="saliency"),
+                st.Page(VIEWS / "families.py", title="Families",
+                        icon=":material/family_history:", url_path="families")],
     "Results": [st.Page(VIEWS / "runs.py", title="Runs", icon=":material/history:",
                         url_path="runs")],
 }

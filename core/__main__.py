@@ -26,6 +26,7 @@ from pathlib import Path
 TRAINERS: dict[str, str] = {}
 TRAINERS["property"] = "core.tasks.property:cli_train"
 TRAINERS["scan"] = "core.tasks.scan:cli_train"
+TRAINERS["families"] = "core.tasks.families:cli_train"
 
 
 def _load(target: str):

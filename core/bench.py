@@ -120,3 +120,4 @@ def _markdown(frame: pd.DataFrame) -> str:
 BENCHES["scan"] = "core.tasks.scan_bench:run"
 BENCHES["property"] = "core.tasks.property_bench:run"
 BENCHES["saliency"] = "core.saliency_bench:run"
+BENCHES["families"] = "core.tasks.families_bench:run"

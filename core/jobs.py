@@ -367,3 +367,4 @@ register_task("scan.fit", "core.tasks.scan:fit_job")
 register_task("scan.sweep", "core.tasks.scan_sweep:sweep_job")
 register_task("property.fit", "core.tasks.property:fit_job")
 
+register_task("families.fit", "core.tasks.families:fit_job")

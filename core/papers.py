@@ -11,3 +11,13 @@ PROPERTY_TABLE_I = {
     "localization": {"triplet": 0.63, "non_triplet": 0.67},
     "T50": {"triplet": 2.58, "non_triplet": 3.32},
 }
+
+#: Seed 001 (VAE fingerprints + CNN family classifier), section 3 and Table 1 (48 UniProt
+#: families, 500 sequences each; Table 1 averages over the families it lists).
+FAMILIES_SEED_001 = {
+    "recon_acc": 0.89,  # "the network can reconstruct 89% of the input amino acids correctly"
+    "common_residue_agreement": 0.95,  # most common amino acid agrees in 95% of positions
+    "kmeans_acc": 1.0,  # K-means on fingerprints, 10-fold CV
+    "table1_average": {"f1": 0.9983, "precision": 0.9983, "recall": 0.9983, "accuracy": 0.9999},
+    "table1_zhang": {"f1": 0.977, "precision": 0.976, "recall": 0.977},  # [27] in the paper
+}

@@ -1,0 +1,163 @@
+"""Reconstruction, classification and fingerprint-space measures of the family pipeline.
+
+Reconstruction accuracy is reported two ways, both over a family's own alignment columns
+(padding to the common width never counts; X residues, encoded as all-zero rows, are skipped):
+``recon_acc`` over every position (residue or gap) and ``recon_acc_residues`` over positions
+whose input is a residue. A position's reconstruction is the arg-max channel of the decoder.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.families.features import RESIDUES
+
+GAP_INDEX = len(RESIDUES) - 1
+
+
+def decode_rows(probs: np.ndarray, lengths: np.ndarray) -> list[str]:
+    """Reconstructed alignment rows (arg-max letters), each cut to its family's width."""
+    letters = np.array(list(RESIDUES))
+    idx = probs.argmax(-1)
+    return ["".join(letters[idx[i, :n]]) for i, n in enumerate(lengths)]
+
+
+def reconstruction_accuracy(x: np.ndarray, probs: np.ndarray, mask: np.ndarray) -> dict:
+    """Per-position accuracy over all positions and over residue positions only."""
+    valid = (x.sum(-1) > 0) & (mask > 0)
+    true, pred = x.argmax(-1), probs.argmax(-1)
+    ok = pred == true
+    res = valid & (true != GAP_INDEX)
+    return {"recon_acc": float(ok[valid].mean()), "recon_acc_residues": float(ok[res].mean()),
+            "recon_acc_gaps": float(ok[valid & ~res].mean()) if (valid & ~res).any()
+            else float("nan")}
+
+
+def _most_common(rows: list[str], *, residues_only: bool) -> list[str | None]:
+    arr = np.array([list(r) for r in rows])
+    out = []
+    for col in arr.T:
+        vals = col[col != "-"] if residues_only else col
+        if len(vals) == 0:
+            out.append(None)
+            continue
+        letters, counts = np.unique(vals, return_counts=True)
+        out.append(str(letters[counts.argmax()]))
+    return out
+
+
+def common_residue_table(original: list[str], recon: list[str], family: str) -> pd.DataFrame:
+    """Per column of one family: most common symbol (gap counted) of the input and of the
+    reconstruction, the same for residues only, mean BLOSUM62 of original vs reconstructed
+    residue (positions where both are residues) and BLOSUM62 of the two most common residues
+    (the paper's Figure 4 A and B)."""
+    from core.alphabet import _blosum62_cached
+
+    blosum = _blosum62_cached()
+    common_in = _most_common(original, residues_only=False)
+    common_out = _most_common(recon, residues_only=False)
+    res_in = _most_common(original, residues_only=True)
+    res_out = _most_common(recon, residues_only=True)
+    o, r = np.array([list(s) for s in original]), np.array([list(s) for s in recon])
+    rows = []
+    for j in range(o.shape[1]):
+        both = (o[:, j] != "-") & (r[:, j] != "-") & (o[:, j] != "X")
+        scores = [blosum.at[a, b] for a, b in zip(o[both, j], r[both, j], strict=True)]
+        rows.append({
+            "family": family, "position": j + 1,
+            "common_original": common_in[j], "common_reconstructed": common_out[j],
+            "agree": common_in[j] == common_out[j],
+            "residue_original": res_in[j], "residue_reconstructed": res_out[j],
+            "mean_blosum62": float(np.mean(scores)) if scores else np.nan,
+            "n_pairs": int(both.sum()),
+            "blosum62_common": (float(blosum.at[res_in[j], res_out[j]])
+                                if res_in[j] and res_out[j] and "X" not in (res_in[j], res_out[j])
+                                else np.nan),
+            "gap_fraction": float((o[:, j] == "-").mean()),
+        })
+    return pd.DataFrame(rows)
+
+
+def reconstruction_tables(table: pd.DataFrame, recon: list[str]) -> pd.DataFrame:
+    """:func:`common_residue_table` for every family of ``table`` (rows aligned with recon)."""
+    parts = []
+    for fam, idx in table.groupby("family", sort=True).indices.items():
+        parts.append(common_residue_table([table["aligned"].iloc[i] for i in idx],
+                                          [recon[i] for i in idx], fam))
+    return pd.concat(parts, ignore_index=True)
+
+
+def common_agreement(columns: pd.DataFrame) -> dict:
+    """Share of columns whose most common symbol agrees (gap counted), and over columns whose
+    most common input symbol is a residue."""
+    res = columns["common_original"] != "-"
+    return {"common_residue_agreement": float(columns["agree"].mean()),
+            "common_residue_agreement_residue_cols": float(columns.loc[res, "agree"].mean())
+            if res.any() else float("nan")}
+
+
+def per_family_table(y_true: np.ndarray, y_pred: np.ndarray, names: list[str]) -> pd.DataFrame:
+    """The paper's Table 1: F1, precision, recall and one-vs-rest accuracy per family, with
+    an "Average" row (macro means)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    labels = np.arange(len(names))
+    p, r, f, n = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    acc = [float(((y_true == k) == (y_pred == k)).mean()) for k in labels]
+    frame = pd.DataFrame({"family": names, "f1": f, "precision": p, "recall": r,
+                          "accuracy": acc, "n_test": n})
+    avg = frame[["f1", "precision", "recall", "accuracy"]].mean()
+    frame.loc[len(frame)] = {"family": "Average", **avg.to_dict(), "n_test": int(n.sum())}
+    return frame
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, names: list[str]) -> pd.DataFrame:
+    from sklearn.metrics import confusion_matrix
+
+    cm = confusion_matrix(y_true, y_pred, labels=np.arange(len(names)))
+    return pd.DataFrame(cm, index=pd.Index(names, name="true"), columns=names)
+
+
+def kmeans_cv(fp: np.ndarray, y: np.ndarray, *, folds: int = 10, seed: int = 0) -> dict:
+    """K-means (K = number of families) with K-fold cross-validation.
+
+    Per fold: fit K-means on the other folds, match clusters to families with the Hungarian
+    method on those training folds, then score the held-out fold with that matching.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.model_selection import StratifiedKFold
+
+    from core.cluster_metrics import match_clusters
+
+    k = int(y.max()) + 1
+    accs = []
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for tr, te in splitter.split(fp, y):
+        km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(fp[tr])
+        mapping = match_clusters(y[tr], km.labels_, n_classes=k, n_clusters=k)
+        accs.append(float((mapping[km.predict(fp[te])] == y[te]).mean()))
+    accs = np.array(accs)
+    return {"kmeans_acc": float(accs.mean()),
+            "kmeans_acc_se": float(accs.std(ddof=1) / np.sqrt(len(accs))), "folds": accs.tolist()}
+
+
+def minkowski_rank(query: np.ndarray, family_fp: np.ndarray, names: list[str], *, p: float = 2.0,
+                   weights: np.ndarray | None = None) -> pd.DataFrame:
+    """Families ranked by (weighted) Minkowski distance of ``query`` (D,) to each family's
+    fingerprint (K, D). ``weights`` (D,) multiply |difference|^p (scipy's convention)."""
+    from scipy.spatial.distance import cdist
+
+    if p <= 0:
+        raise ValueError("Minkowski p must be > 0")
+    kw = {"p": p} if weights is None else {"p": p, "w": np.asarray(weights, dtype=float)}
+    dist = cdist(np.asarray(query, float)[None, :], np.asarray(family_fp, float),
+                 metric="minkowski", **kw)[0]
+    order = np.argsort(dist, kind="stable")
+    return pd.DataFrame({"rank": np.arange(1, len(order) + 1),
+                         "family": [names[i] for i in order], "distance": dist[order]})
+
+
+def inverse_variance_weights(fp: np.ndarray) -> np.ndarray:
+    """Per-dimension weights 1 / variance over members (the 'weighted' search default)."""
+    var = np.var(fp, axis=0)
+    return 1.0 / np.maximum(var, 1e-8)

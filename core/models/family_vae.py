@@ -1,0 +1,55 @@
+"""The seed-001 variational autoencoder over one-hot alignment rows (paper section 2.2).
+
+Seven layers: input (L x C flattened) -> dense 128 (ReLU) -> z_mean, z_log_sigma (30, linear)
+-> z = z_mean + exp(z_log_sigma) * eps with eps ~ N(0, 0.1^2) -> dense 128 (ReLU) -> output
+(L x C, sigmoid).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class FamilyVAE(nn.Module):
+    def __init__(self, length: int, channels: int, *, hidden: int = 128, latent: int = 30,
+                 epsilon_std: float = 0.1):
+        super().__init__()
+        self.length, self.channels, self.epsilon_std = length, channels, epsilon_std
+        dim = length * channels
+        self.encoder = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU())
+        self.z_mean = nn.Linear(hidden, latent)
+        self.z_log_sigma = nn.Linear(hidden, latent)
+        self.decoder = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, dim))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.encoder(x.flatten(1))  # (B, hidden)
+        return self.z_mean(h), self.z_log_sigma(h)  # (B, latent) each
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z).view(-1, self.length, self.channels)  # (B, L, C)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """x (B, L, C) one-hot -> logits/probabilities (B, L, C), z_mean, z_log_sigma, z."""
+        mean, log_sigma = self.encode(x)
+        z = mean
+        if self.training:
+            eps = torch.randn_like(mean) * self.epsilon_std
+            z = mean + torch.exp(log_sigma) * eps
+        logits = self.decode_logits(z)
+        return {"logits": logits, "probs": torch.sigmoid(logits), "z_mean": mean,
+                "z_log_sigma": log_sigma, "z": z}
+
+
+def vae_loss(out: dict[str, torch.Tensor], x: torch.Tensor, mask: torch.Tensor | None = None,
+             *, kl_weight: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Reconstruction (binary cross-entropy summed over L x C) + KL to N(0, I); batch means.
+
+    ``mask`` (B, L) excludes padding positions from the reconstruction term.
+    """
+    bce = nn.functional.binary_cross_entropy_with_logits(out["logits"], x, reduction="none")
+    if mask is not None:
+        bce = bce * mask.unsqueeze(-1)
+    recon = bce.flatten(1).sum(1).mean()
+    mean, ls = out["z_mean"], out["z_log_sigma"]
+    kl = (-0.5 * (1 + 2 * ls - mean.pow(2) - torch.exp(2 * ls)).sum(1)).mean()
+    return recon + kl_weight * kl, recon, kl

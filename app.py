@@ -30,7 +30,9 @@ PAGES = {
     "Methods": [st.Page(VIEWS / "property.py", title="Property models",
                         icon=":material/query_stats:", url_path="property"),
                 st.Page(VIEWS / "clustering.py", title="Clustering",
-                        icon=":material/bubble_chart:", url_path="clustering")],
+                        icon=":material/bubble_chart:", url_path="clustering"),
+                st.Page(VIEWS / "text.py", title="Text search", icon=":material/manage_search:",
+                        url_path="text")],
     "Results": [st.Page(VIEWS / "runs.py", title="Runs", icon=":material/history:",
                         url_path="runs")],
 }

@@ -365,4 +365,4 @@ def run_inline(task: str, payload: Mapping[str, Any], store: RunStore, *, method
     return run.id
 register_task("scan.fit", "core.tasks.scan:fit_job")
 register_task("property.fit", "core.tasks.property:fit_job")
-
+register_task("text.fit", "core.tasks.text:fit_job")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import warnings
 from dataclasses import dataclass
@@ -137,48 +136,67 @@ class KmerBags:
 
 
 class KmerVocabulary:
-    """k-mers (k_min..k_max) seen in at least ``min_df`` training proteins, with their IDF.
+    """k-mers (k_min..k_max) of protein sequences, TF-IDF weighted (IDF from training only).
 
-    Fitted on training sequences only; k-mers of new proteins outside the vocabulary are
-    ignored. Saved as two arrays (``kmers``, ``idf``), reloaded with :meth:`from_arrays`.
+    ``n_buckets`` set: every k-mer is hashed into that many buckets (scikit-learn's
+    ``HashingVectorizer``): nothing is dropped and the tower's size is fixed, at the price of
+    a few k-mers sharing a bucket (ResFinder: ~120,000 k-mers of k = 3..5 into 32,768 buckets).
+    ``n_buckets=None``: an exact vocabulary of the k-mers seen in at least ``min_df`` training
+    proteins; others are ignored. Saved as arrays (``kmers``, ``idf``) and reloaded with
+    :meth:`from_arrays`.
     """
 
-    def __init__(self, k_min: int = 3, k_max: int = 5, min_df: int = 2):
-        self.k_min, self.k_max, self.min_df = k_min, k_max, min_df
+    def __init__(self, k_min: int = 3, k_max: int = 5, min_df: int = 2,
+                 n_buckets: int | None = 2 ** 15):
+        self.k_min, self.k_max, self.min_df, self.n_buckets = k_min, k_max, min_df, n_buckets
 
-    def _vectorizer(self, **kw):
-        from sklearn.feature_extraction.text import TfidfVectorizer
+    def _counts(self, sequences: list[str]):
+        from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
 
-        return TfidfVectorizer(analyzer="char", ngram_range=(self.k_min, self.k_max),
-                               lowercase=False, sublinear_tf=True, dtype=np.float32, **kw)
+        seqs = [s.upper() for s in sequences]
+        kw = {"analyzer": "char", "ngram_range": (self.k_min, self.k_max), "lowercase": False,
+              "dtype": np.float32}
+        if self.n_buckets:
+            return HashingVectorizer(n_features=self.n_buckets, alternate_sign=False, norm=None,
+                                     **kw).transform(seqs)
+        return CountVectorizer(vocabulary={k: i for i, k in enumerate(self.kmers_)},
+                               **kw).transform(seqs)
 
     def fit(self, sequences: list[str]) -> KmerVocabulary:
-        vec = self._vectorizer(min_df=min(self.min_df, max(1, len(sequences) // 2)))
-        vec.fit([s.upper() for s in sequences])
-        order = np.argsort(vec.get_feature_names_out())
-        self.kmers_ = vec.get_feature_names_out()[order].astype(str)
-        self.idf_ = vec.idf_[order].astype(np.float32)
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+        min_df = min(self.min_df, max(1, len(sequences) // 2))
+        if self.n_buckets:
+            self.kmers_ = np.zeros(0, dtype=str)
+        else:
+            vec = CountVectorizer(analyzer="char", ngram_range=(self.k_min, self.k_max),
+                                  lowercase=False, min_df=min_df)
+            vec.fit([s.upper() for s in sequences])
+            self.kmers_ = np.sort(vec.get_feature_names_out()).astype(str)
+        tfidf = TfidfTransformer(sublinear_tf=True).fit(self._counts(sequences))
+        self.idf_ = tfidf.idf_.astype(np.float32)
         return self
 
     @classmethod
-    def from_arrays(cls, kmers: np.ndarray, idf: np.ndarray, *, k_min: int,
-                    k_max: int) -> KmerVocabulary:
-        vocab = cls(k_min, k_max)
+    def from_arrays(cls, kmers: np.ndarray, idf: np.ndarray, *, k_min: int, k_max: int,
+                    n_buckets: int | None = None) -> KmerVocabulary:
+        vocab = cls(k_min, k_max, n_buckets=n_buckets)
         vocab.kmers_, vocab.idf_ = np.asarray(kmers).astype(str), np.asarray(idf, np.float32)
         return vocab
 
     def __len__(self) -> int:
-        return len(self.kmers_)
+        return int(self.n_buckets or len(self.kmers_))
 
     def transform(self, sequences: list[str]) -> KmerBags:
-        vec = self._vectorizer(vocabulary={k: i for i, k in enumerate(self.kmers_)})
-        vec.fit(["A"])  # sets up the fixed vocabulary; IDF is replaced below
-        vec.idf_ = self.idf_
-        x = vec.transform([s.upper() for s in sequences]).tocsr()
+        from sklearn.preprocessing import normalize
+
+        x = self._counts(sequences).tocsr()
+        x.data = 1 + np.log(x.data)  # sublinear tf, as TfidfVectorizer(sublinear_tf=True)
+        x = normalize(x.multiply(self.idf_[None, :]).tocsr()).astype(np.float32)
         x.sort_indices()
         return KmerBags(x.indices.astype(np.int64), x.indptr.astype(np.int64),
                         x.data.astype(np.float32), len(self))
 
     def describe(self) -> dict:
-        return json.loads(json.dumps({"k_min": self.k_min, "k_max": self.k_max,
-                                      "min_df": self.min_df, "size": len(self)}))
+        return {"k_min": self.k_min, "k_max": self.k_max, "min_df": self.min_df,
+                "n_buckets": self.n_buckets, "size": len(self)}

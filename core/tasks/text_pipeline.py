@@ -32,11 +32,12 @@ class TextExperimentConfig:
     k_min: int = 3
     k_max: int = 5
     min_df: int = 2
+    n_buckets: int | None = 2 ** 15
     kmer_bag: bool = True
-    dim: int = 128
+    dim: int = 64
     text_finetune: bool = False
-    base_epochs: int = 40
-    finetune_epochs: int = 10
+    base_epochs: int = 12
+    finetune_epochs: int = 6
     lr: float = 1e-3
     lr_kmer: float = 3e-3
     finetune_lr: float = 3e-4
@@ -92,7 +93,7 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
     )
 
     seqs = table["sequence"].astype(str).tolist()
-    vocab = KmerVocabulary(cfg.k_min, cfg.k_max, cfg.min_df).fit(
+    vocab = KmerVocabulary(cfg.k_min, cfg.k_max, cfg.min_df, cfg.n_buckets).fit(
         [seqs[i] for i in protocol.train])
     data = TrainData(vocab.transform(seqs), text_features,
                      table["text_id"].to_numpy(np.int64),

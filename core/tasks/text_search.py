@@ -111,7 +111,7 @@ def load_model(store, run_id: str):
     arrays = store.load_arrays(run_id)
     voc = run.summary["vocab"]
     vocab = KmerVocabulary.from_arrays(arrays["kmers"], arrays["idf"], k_min=voc["k_min"],
-                                       k_max=voc["k_max"])
+                                       k_max=voc["k_max"], n_buckets=voc.get("n_buckets"))
     return model.eval(), vocab, arrays
 
 

@@ -57,8 +57,8 @@ with st.form("text.w.form"):
         max_cos = d3.number_input("Max text cosine", 0.05, 1.0, 0.5, 0.05, key="text.w.max_cos")
         margin = d4.number_input("Margin", 0.0, 1.0, 0.2, 0.05, key="text.w.margin")
         e1, e2, e3, e4 = st.columns(4)
-        base_epochs = e1.number_input("Base epochs", 1, 500, 40, key="text.w.base_epochs")
-        ft_epochs = e2.number_input("Fine-tune epochs", 1, 200, 10, key="text.w.ft_epochs")
+        base_epochs = e1.number_input("Base epochs", 1, 500, 12, key="text.w.base_epochs")
+        ft_epochs = e2.number_input("Fine-tune epochs", 1, 200, 6, key="text.w.ft_epochs")
         weight = e3.number_input("Triplet weight (mixed)", 0.0, 10.0, 1.0, 0.1,
                                  key="text.w.weight")
         accum = e4.number_input("Gradient accumulation", 1, 64, 1, key="text.w.accum")

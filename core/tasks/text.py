@@ -76,12 +76,12 @@ def fit_job(payload: dict, ctx) -> Any:
     for name, res in exp.results.items():
         metrics |= {f"{name}/{k}": v for k, v in res.metrics.items()}
     state = {k: (v.half() if k.startswith("protein.") else v) for k, v in final.state.items()}
-    ids = table["id"].astype(str).to_numpy()
+    ids = np.asarray(table["id"].astype(str).tolist(), dtype=str)
     arrays = {"ids": ids, "protein_emb": final.protein_emb, "text_emb": final.text_emb,
               "base_protein_emb": base.protein_emb, "base_text_emb": base.text_emb,
               "text_ids": table["text_id"].to_numpy(np.int64),
               "split": protocol.split_of(len(table)).astype(str),
-              "kmers": exp.vocab.kmers_, "idf": exp.vocab.idf_}
+              "kmers": np.asarray(exp.vocab.kmers_, dtype=str), "idf": exp.vocab.idf_}
     cases = pd.concat([r.cases for r in exp.results.values()], ignore_index=True)
     cases["id_a"], cases["id_b"] = ids[cases["a"]], ids[cases["b"]]
     tables = {"cases": cases.drop(columns=["a", "b"]),

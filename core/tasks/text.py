@@ -54,7 +54,6 @@ def fit_job(payload: dict, ctx) -> Any:
     ("paper", "novel_families"), ``twins`` ("shipped", "mine" or a DataFrame id_a/id_b),
     ``twin_config`` (dict of :class:`~core.tasks.twins.TwinConfig`), ``config`` (dict of
     :class:`~core.tasks.text_pipeline.TextExperimentConfig`)."""
-    import torch
 
     from core.jobs import RunResult
     from core.tasks.text_data import get_protocol, with_text_ids
@@ -102,7 +101,6 @@ def fit_job(payload: dict, ctx) -> Any:
                "experiment": json.loads(json.dumps(asdict(cfg))),
                "timings": {"text_features_s": round(text_s, 3),
                            **{f"{n}_s": round(r.seconds, 3) for n, r in exp.results.items()}}}
-    del torch
     return RunResult(metrics=metrics, history=history, summary=summary,
                      weights={"model": state}, arrays=arrays, tables=tables)
 

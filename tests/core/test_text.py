@@ -86,7 +86,7 @@ def test_exact_ratio_matches_the_shipped_twins():
     shipped = load_file("protein_text", "resfinder_twins.csv").sample(40, random_state=0)
     ours = [difflib_ratio(seqs[a], seqs[b])
             for a, b in zip(shipped["id_a"], shipped["id_b"], strict=True)]
-    assert np.allclose(ours, shipped["seq_ratio"], atol=1e-6)
+    assert np.allclose(ours, shipped["seq_ratio"], atol=6e-5)  # shipped: 4 decimals
 
 
 def _train_setup(seed=0):
@@ -149,7 +149,7 @@ def test_infonce_masks_repeated_texts_and_triplet_margin():
 def test_metrics_sweep_and_retrieval():
     sweep = text_eval.threshold_sweep(np.array([0.9, 0.8, 0.4]), np.array([0.5, 0.1, 0.2]))
     best = sweep.iloc[sweep["f1"].argmax()]
-    assert best["f1"] == pytest.approx(0.8) and best["tau"] == pytest.approx(0.8)
+    assert best["f1"] == pytest.approx(6 / 7) and best["tau"] == pytest.approx(0.4)
     P = np.eye(3, dtype=np.float32)
     Q = np.eye(3, dtype=np.float32)[[0, 1]]
     r = text_eval.retrieval(P, Q, np.array([0, 1, 1]), np.arange(3))

@@ -34,7 +34,9 @@ PAGES = {
                 st.Page(VIEWS / "saliency.py", title="Saliency", icon=":material/highlight:",
                         url_path="saliency"),
                 st.Page(VIEWS / "families.py", title="Families",
-                        icon=":material/family_history:", url_path="families")],
+                        icon=":material/family_history:", url_path="families"),
+                st.Page(VIEWS / "text.py", title="Text search", icon=":material/manage_search:",
+                        url_path="text")],
     "Results": [st.Page(VIEWS / "runs.py", title="Runs", icon=":material/history:",
                         url_path="runs")],
 }

@@ -7,6 +7,7 @@
     python -m core runs                        list saved runs
     python -m core saliency --run R --ids ... --out scores.csv
                                                per-residue saliency of a property run
+    python -m core search "QUERY" --run R      search a protein-text run (text or sequence)
 
 Methods add themselves through :data:`TRAINERS` and :data:`core.bench.BENCHES`: each maps a
 method to ``"module:function"``; a trainer module also provides ``add_arguments(parser)``.
@@ -27,6 +28,7 @@ TRAINERS: dict[str, str] = {}
 TRAINERS["property"] = "core.tasks.property:cli_train"
 TRAINERS["scan"] = "core.tasks.scan:cli_train"
 TRAINERS["families"] = "core.tasks.families:cli_train"
+TRAINERS["text"] = "core.tasks.text:cli_train"
 
 
 def _load(target: str):
@@ -86,6 +88,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from core.tasks.text_search import search_cli
+
+    return search_cli(args)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     return _load(TRAINERS[args.method])(args)
 
@@ -134,6 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list saved runs")
     p.add_argument("--method", default=None)
     p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("search", help="text -> proteins (or --sequence: sequence -> texts) "
+                       "with a protein-text run")
+    p.add_argument("query", help="a description, or a protein sequence with --sequence")
+    p.add_argument("--run", required=True, help="id of a finished text retrieval run")
+    p.add_argument("--sequence", action="store_true", help="the query is a protein sequence")
+    p.add_argument("--library", default=None,
+                   help="CSV/TSV/FASTA of proteins (and texts) to search instead of the run's")
+    p.add_argument("-k", type=int, default=10, help="results to show")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("train", help="train a model (the run is saved in the store)")
     methods = p.add_subparsers(dest="method", required=True)

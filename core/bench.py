@@ -19,7 +19,7 @@ from core.config import PROJECT_ROOT
 
 BENCH_DIR = PROJECT_ROOT / "assets" / "bench"
 ROLES = ("ours", "baseline", "paper")
-SPLITS = ("official", "cv", "test", "all")
+SPLITS = ("official", "cv", "test", "all", "paper", "novel_families")
 REQUIRED = ("dataset", "model", "role", "split", "metric", "value")
 
 #: method -> "module:function"; the function takes keyword options and returns rows.
@@ -121,3 +121,4 @@ BENCHES["scan"] = "core.tasks.scan_bench:run"
 BENCHES["property"] = "core.tasks.property_bench:run"
 BENCHES["saliency"] = "core.saliency_bench:run"
 BENCHES["families"] = "core.tasks.families_bench:run"
+BENCHES["text"] = "core.tasks.text_bench:run"

@@ -368,3 +368,4 @@ register_task("scan.sweep", "core.tasks.scan_sweep:sweep_job")
 register_task("property.fit", "core.tasks.property:fit_job")
 
 register_task("families.fit", "core.tasks.families:fit_job")
+register_task("text.fit", "core.tasks.text:fit_job")

@@ -1,0 +1,129 @@
+"""Benchmark of protein–text retrieval on ``protein_text`` (ResFinder), seed 003.
+
+Rows (DESIGN.md "Benchmarks"), dataset ``protein_text``:
+
+* split ``paper`` and ``novel_families`` (see :mod:`core.tasks.text_data`), models
+  ``baseline_infonce`` (role baseline; CLIP InfoNCE with the trained k-mer tower),
+  ``triplet`` and ``mixed`` (role ours; fine-tuned from that baseline with the triplet margin
+  loss alone, or mixed with in-batch InfoNCE), and the ablation ``kmer_svd_infonce`` /
+  ``kmer_svd_mixed`` (role baseline: frozen k-mer TF-IDF SVD-256 features, the issue's
+  orientation setting, with trained heads only): pairwise accuracy hard / strict / easy,
+  P / R / F1 / tau (sweep) and F1 at the validation threshold, recall@1/10 and MRR both
+  directions. ``value`` is the mean over seeds, ``se`` the standard error over seeds,
+  ``case_se`` the mean within-seed (binomial) standard error; ``seconds`` the training time.
+* split ``all``, model ``difflib_rapidfuzz``: ``twin_pairs``, ``twin_seconds`` (mining with
+  the prefilter, all proteins), ``plain_difflib_seconds_est`` (extrapolated from a sample),
+  ``prefilter_speedup``, and the overlap with the shipped ``resfinder_twins.csv``.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+DATASET = "protein_text"
+METRICS = ("pairwise_acc_hard", "pairwise_acc_strict", "pairwise_acc_easy", "precision_hard",
+           "recall_hard", "f1_hard", "tau_hard", "f1_hard_valtau", "precision_hard_valtau",
+           "recall_hard_valtau", "precision_easy", "recall_easy", "f1_easy", "tau_easy",
+           "f1_easy_valtau", "recall_at_1", "recall_at_10", "mrr", "p2t_recall_at_1",
+           "p2t_recall_at_10", "p2t_mrr", "n_hard", "n_strict", "n_easy")
+ROLES = {"baseline_infonce": "baseline", "kmer_svd_infonce": "baseline",
+         "kmer_svd_mixed": "baseline", "triplet": "ours", "mixed": "ours"}
+
+
+def _row(model: str, split: str, metric: str, values: list[float], **extra) -> dict:
+    v = np.asarray(values, dtype=float)
+    row = {"dataset": DATASET, "model": model, "role": ROLES.get(model, "ours"),
+           "split": split, "metric": metric, "value": float(v.mean()), "n_seeds": len(v),
+           "min": float(v.min()), "max": float(v.max())}
+    if len(v) > 1:
+        row["se"] = float(v.std(ddof=1) / np.sqrt(len(v)))
+    return row | extra
+
+
+def twin_rows(table, shipped) -> list[dict]:
+    """Mine twins over all proteins (fresh, no cache) and compare with the shipped table."""
+    from core.tasks.twins import TwinConfig, mine_twins, overlap_with, plain_difflib_seconds
+
+    found, info = mine_twins(table, TwinConfig())
+    plain = plain_difflib_seconds(table)
+    overlap = overlap_with(found, shipped)
+    base = {"dataset": DATASET, "model": "difflib_rapidfuzz", "role": "ours", "split": "all"}
+    rows = [base | {"metric": "twin_pairs", "value": float(info["twin_pairs"]),
+                    "seconds": info["seconds"]},
+            base | {"metric": "twin_seconds", "value": info["seconds"]},
+            base | {"metric": "twin_prefilter_seconds", "value": info["prefilter_seconds"]},
+            base | {"metric": "twin_candidates_difflib", "value": float(info["pairs_text_ok"])},
+            base | {"metric": "twin_pairs_rapidfuzz_ok",
+                    "value": float(info["pairs_rapidfuzz_ok"])},
+            base | {"metric": "plain_difflib_seconds_est", "value": plain["estimated_seconds"]},
+            base | {"metric": "prefilter_speedup",
+                    "value": plain["estimated_seconds"] / max(info["seconds"], 1e-9)},
+            base | {"metric": "twin_overlap_shared", "value": float(overlap["shared"])},
+            base | {"metric": "twin_only_ours", "value": float(overlap["only_found"])},
+            base | {"metric": "twin_only_shipped", "value": float(overlap["only_reference"])}]
+    log.info("twins: %s; overlap %s; plain difflib est. %.0f s", info, overlap,
+             plain["estimated_seconds"])
+    return rows
+
+
+def run(*, quick: bool = False, seeds: int | None = None) -> list[dict]:
+    """The benchmark; ``quick``: one seed, paper protocol, fewer epochs, no mining."""
+    import torch
+
+    from core.encoders import KmerEncoder, embed_cached
+    from core.tasks.text_data import get_protocol, load_builtin
+    from core.tasks.text_features import embed_texts
+    from core.tasks.text_pipeline import TextExperimentConfig, run_experiment
+
+    torch.set_num_threads(2)
+    table, texts, twins = load_builtin()
+    text_features = embed_texts(texts)
+    n_seeds = seeds or (1 if quick else 3)
+    protocols = ("paper",) if quick else ("paper", "novel_families")
+    cfg = TextExperimentConfig(base_epochs=10, finetune_epochs=4) if quick else \
+        TextExperimentConfig()
+    seqs = table["sequence"].astype(str).tolist()
+    svd = embed_cached(KmerEncoder(), seqs)  # frozen features of the ablation (issue's setting)
+    rows: list[dict] = []
+    if not quick:
+        from core.datasets import load_file
+
+        rows += twin_rows(table, load_file(DATASET, "resfinder_twins.csv"))
+    from dataclasses import replace
+
+    variants = (("", cfg, None), ("kmer_svd_", replace(cfg, kmer_bag=False,
+                                                      finetune=("mixed",)), svd))
+    for name in protocols:
+        scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for seed in range(n_seeds):
+            protocol = get_protocol(table, name, seed=seed)
+            for prefix, vcfg, dense in variants:
+                t0 = time.perf_counter()
+                exp = run_experiment(table, text_features, twins, protocol, vcfg, dense=dense,
+                                     seed=seed)
+                log.info("%s seed %d %s: %.0f s", name, seed, prefix or "kmer_bag",
+                         time.perf_counter() - t0)
+                for model, res in exp.results.items():
+                    key = prefix + model if prefix else model
+                    if prefix and model == "baseline_infonce":
+                        key = "kmer_svd_infonce"
+                    for metric in METRICS:
+                        if metric in res.metrics:
+                            scores[key][metric].append(res.metrics[metric])
+                            if f"{metric}_se" in res.metrics:
+                                scores[key][f"{metric}_se"].append(res.metrics[f"{metric}_se"])
+                    scores[key]["seconds"].append(res.seconds)
+        for model, per in scores.items():
+            secs = float(np.mean(per["seconds"]))
+            for metric in METRICS:
+                if per.get(metric):
+                    extra = {"seconds": secs}
+                    if per.get(f"{metric}_se"):
+                        extra["case_se"] = float(np.mean(per[f"{metric}_se"]))
+                    rows.append(_row(model, name, metric, per[metric], **extra))
+    return rows

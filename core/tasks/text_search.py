@@ -1,0 +1,168 @@
+"""Search with a trained protein–text model: text -> proteins, sequence -> descriptions.
+
+:class:`VectorIndex` searches unit vectors by cosine: exactly (chunked matrix products) up to
+``exact_limit`` entries, and beyond that through an inverted-file index (k-means cells from
+scikit-learn, the query probes the ``n_probe`` nearest cells), which keeps a query sub-linear
+for large uploaded libraries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+EXACT_LIMIT = 10_000
+
+
+class VectorIndex:
+    """Cosine top-k over fixed unit vectors (N, D)."""
+
+    def __init__(self, vectors: np.ndarray, *, exact_limit: int = EXACT_LIMIT,
+                 n_probe: int = 8, seed: int = 0):
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.exact = len(self.vectors) <= exact_limit
+        self.n_probe = n_probe
+        if not self.exact:
+            from sklearn.cluster import MiniBatchKMeans
+
+            n_cells = int(np.sqrt(len(self.vectors)) * 2)
+            km = MiniBatchKMeans(n_cells, random_state=seed, n_init=1, batch_size=4096)
+            self.cell_of_ = km.fit_predict(self.vectors)
+            self.centroids_ = km.cluster_centers_.astype(np.float32)
+            self.members_ = [np.flatnonzero(self.cell_of_ == c) for c in range(n_cells)]
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def search(self, query: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and scores of the ``k`` best entries for one query vector, best first."""
+        q = np.asarray(query, np.float32).ravel()
+        if self.exact:
+            cand = np.arange(len(self.vectors))
+        else:
+            cells = np.argsort(-(self.centroids_ @ q))[:self.n_probe]
+            cand = np.concatenate([self.members_[c] for c in cells])
+        scores = self.vectors[cand] @ q
+        k = min(k, len(cand))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(cand) else np.arange(len(cand))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return cand[top], scores[top]
+
+
+@dataclass
+class TextSearcher:
+    """A trained model with a library of proteins and descriptions to search."""
+
+    model: object
+    vocab: object
+    proteins: pd.DataFrame  # id, sequence, text (optional)
+    protein_index: VectorIndex
+    texts: list[str]
+    text_index: VectorIndex
+    device: object = None
+
+    def search_text(self, query: str, k: int = 10) -> pd.DataFrame:
+        """Proteins ranked for a free-text query: rank, id, score, text (if known)."""
+        import torch
+
+        from core.tasks.text_features import embed_query
+
+        if not query or not query.strip():
+            raise ValueError("the query is empty")
+        feat = torch.from_numpy(embed_query(query.strip()[:4000]))[None]
+        with torch.no_grad():
+            q = self.model.encode_text(feat).numpy()[0]
+        idx, scores = self.protein_index.search(q, k)
+        out = self.proteins.iloc[idx][[c for c in ("id", "text") if c in self.proteins]]
+        return out.assign(score=scores).reset_index(drop=True).rename_axis("rank").reset_index()
+
+    def search_sequence(self, sequence: str, k: int = 10) -> pd.DataFrame:
+        """Descriptions ranked for one protein sequence: rank, text, score."""
+        import torch
+
+        seq = "".join(sequence.split()).upper()
+        if not seq:
+            raise ValueError("the sequence is empty")
+        with torch.no_grad():
+            bags = self.vocab.transform([seq]).batch(np.array([0]))
+            p = self.model.encode_protein(bags).numpy()[0]
+        idx, scores = self.text_index.search(p, k)
+        return pd.DataFrame({"rank": np.arange(len(idx)), "text": [self.texts[i] for i in idx],
+                             "score": scores})
+
+
+def load_model(store, run_id: str):
+    """The final model of a ``text.fit`` run (eval mode, CPU) and its k-mer vocabulary."""
+
+    from core.models.dual_encoder import DualEncoder, DualEncoderConfig
+    from core.tasks.text_features import KmerVocabulary
+
+    run = store.get(run_id)
+    if run.method != "text":
+        raise ValueError(f"run {run_id} is a {run.method} run, not a text retrieval run")
+    cfg = DualEncoderConfig(**{**run.summary["model_config"], "text_finetune": False})
+    model = DualEncoder(cfg)
+    state = store.load_weights(run_id)["model"]
+    state = {k: v.float() for k, v in state.items() if not k.startswith("text_tower.")}
+    if run.summary["model_config"].get("text_finetune"):
+        raise ValueError("searching with a fine-tuned MiniLM tower is not supported yet")
+    model.load_state_dict(state)
+    arrays = store.load_arrays(run_id)
+    voc = run.summary["vocab"]
+    vocab = KmerVocabulary.from_arrays(arrays["kmers"], arrays["idf"], k_min=voc["k_min"],
+                                       k_max=voc["k_max"], n_buckets=voc.get("n_buckets"))
+    return model.eval(), vocab, arrays
+
+
+def searcher_for_run(store, run_id: str, library: pd.DataFrame | None = None) -> TextSearcher:
+    """Search the run's own proteins and texts, or ``library`` (id, sequence[, text]):
+    its proteins are embedded with the run's protein tower, its texts with MiniLM + head."""
+    import torch
+
+    from core.tasks.text_features import embed_texts
+
+    model, vocab, arrays = load_model(store, run_id)
+    if library is None:
+        proteins = store.load_table(run_id, "proteins")
+        texts = store.load_table(run_id, "texts")["text"].tolist()
+        proteins["text"] = [texts[i] for i in proteins["text_id"]]
+        return TextSearcher(model, vocab, proteins, VectorIndex(arrays["protein_emb"]), texts,
+                            VectorIndex(arrays["text_emb"]))
+    proteins = library.reset_index(drop=True).copy()
+    bags = vocab.transform(proteins["sequence"].astype(str).tolist())
+    with torch.no_grad():
+        emb = np.concatenate([
+            model.encode_protein(bags.batch(np.arange(s, min(s + 1024, len(bags))))).numpy()
+            for s in range(0, len(bags), 1024)])
+    if "text" in proteins and proteins["text"].notna().any():
+        texts = sorted(proteins["text"].dropna().astype(str).str.strip().unique())
+    else:
+        texts = store.load_table(run_id, "texts")["text"].tolist()
+    with torch.no_grad():
+        text_emb = model.encode_text(torch.from_numpy(embed_texts(texts))).numpy()
+    return TextSearcher(model, vocab, proteins, VectorIndex(emb), texts, VectorIndex(text_emb))
+
+
+def search_cli(args) -> int:
+    """``python -m core search "query" --run R [--sequence] [--library FILE]``."""
+    from core.store import RunStore
+
+    store = RunStore()
+    library = None
+    if args.library:
+        from core.io import read_sequences
+
+        parsed = read_sequences(args.library)
+        if parsed.report.errors:
+            print(parsed.report.summary())
+            return 2
+        library = parsed.table
+    searcher = searcher_for_run(store, args.run, library)
+    hits = (searcher.search_sequence(args.query, args.k) if args.sequence
+            else searcher.search_text(args.query, args.k))
+    if args.json:
+        print(hits.to_json(orient="records", indent=1))
+    else:
+        print(hits.round(4).to_string(index=False, max_colwidth=100))
+    return 0

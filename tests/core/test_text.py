@@ -1,0 +1,177 @@
+"""Protein–text retrieval: text validation, twin mining, dual encoder, losses, metrics, search."""
+from __future__ import annotations
+
+import difflib
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from core.tasks import text_eval
+from core.tasks.text_data import paper_split, twin_index, validate_texts, with_text_ids
+from core.tasks.twins import TwinConfig, difflib_ratio, mine_twins
+from tests.conftest import shared_data_or_skip
+
+AA = "ACDEFGHIKLMNPQRSTVWY"
+
+
+def _mutate(seq: str, n: int, rng: random.Random) -> str:
+    s = list(seq)
+    for pos in rng.sample(range(len(s)), n):
+        s[pos] = rng.choice([a for a in AA if a != s[pos]])
+    return "".join(s)
+
+
+def tiny_table(n_fam: int = 4, per: int = 8, seed: int = 0) -> pd.DataFrame:
+    """Families of point mutants; within a family two texts, decided by one residue."""
+    rng = random.Random(seed)
+    rows = []
+    for f in range(n_fam):
+        parent = "".join(rng.choice(AA) for _ in range(220))
+        for i in range(per):
+            seq = _mutate(parent, 3, rng)
+            kind = i % 2
+            seq = seq[:100] + ("W" if kind else "G") + seq[101:]
+            text = (f"Family {f} enzyme. Confers resistance to "
+                    f"{['penicillins', 'carbapenems and cephalosporins'][kind]}.")
+            rows.append({"id": f"p{f}_{i}", "sequence": seq, "text": text})
+    return pd.DataFrame(rows)
+
+
+def test_validate_texts_flags_empty_long_and_duplicate_pairs():
+    table = pd.DataFrame({"id": ["a", "b", "c", "d"], "sequence": ["MKV", "MKV", "MKL", "MKI"],
+                          "text": ["kinase", "kinase", "", "x" * 5000]})
+    report = validate_texts(table)
+    codes = {(p.code, p.record_id) for p in report.problems}
+    assert ("duplicate_pair", "b") in codes
+    assert ("empty_text", "c") in codes
+    assert ("text_too_long", "d") in codes
+    assert not validate_texts(table.iloc[:1]).problems
+    assert validate_texts(table.drop(columns="text")).errors[0].code == "missing_text_column"
+
+
+def test_autojunk_matters_and_rapidfuzz_bounds_difflib():
+    from rapidfuzz import fuzz
+
+    rng = random.Random(1)
+    a = "".join(rng.choice(AA) for _ in range(400))
+    b = _mutate(a, 60, rng)
+    assert difflib_ratio(a, b) > 0.7
+    assert difflib.SequenceMatcher(None, a, b).ratio() < 0.3  # autojunk's damage
+    for _ in range(20):
+        x = "".join(rng.choice(AA) for _ in range(rng.randint(50, 300)))
+        y = _mutate(x, rng.randint(1, 40), rng)[rng.randint(0, 20):]
+        assert fuzz.ratio(x, y) / 100 >= difflib_ratio(x, y) - 1e-9
+
+
+def test_mine_twins_finds_point_mutants_with_other_texts(tmp_path):
+    table = tiny_table()
+    pairs, info = mine_twins(table, TwinConfig(workers=1), cache_dir=tmp_path)
+    assert len(pairs) > 0 and info["pairs_total"] == len(table) * (len(table) - 1) // 2
+    fam = pairs["id_a"].str[:2] == pairs["id_b"].str[:2]
+    assert fam.all()  # only within a family are sequences similar enough
+    texts = table.set_index("id")["text"]
+    assert (texts[pairs["id_a"]].to_numpy() != texts[pairs["id_b"]].to_numpy()).all()
+    again, info2 = mine_twins(table, TwinConfig(workers=1), cache_dir=tmp_path)
+    assert info2["cached"] and again.equals(pairs)
+
+
+def test_exact_ratio_matches_the_shipped_twins():
+    shared_data_or_skip("protein_text")
+    from core.datasets import load, load_file
+
+    seqs = load("protein_text").set_index("id")["sequence"]
+    shipped = load_file("protein_text", "resfinder_twins.csv").sample(40, random_state=0)
+    ours = [difflib_ratio(seqs[a], seqs[b])
+            for a, b in zip(shipped["id_a"], shipped["id_b"], strict=True)]
+    assert np.allclose(ours, shipped["seq_ratio"], atol=6e-5)  # shipped: 4 decimals
+
+
+def _train_setup(seed=0):
+    from core.models.dual_encoder import DualEncoder, DualEncoderConfig
+    from core.tasks.text_features import KmerVocabulary
+    from core.tasks.text_train import TrainData
+
+    table, texts = with_text_ids(tiny_table())
+    vocab = KmerVocabulary(3, 5, 1).fit(table["sequence"].tolist())
+    rng = np.random.default_rng(0)
+    feats = rng.normal(size=(len(texts), 384)).astype(np.float32)
+    data = TrainData(vocab.transform(table["sequence"].tolist()), feats,
+                     table["text_id"].to_numpy())
+    torch.manual_seed(seed)
+    return table, data, DualEncoder(DualEncoderConfig(vocab_size=len(vocab), dim=16))
+
+
+def test_dual_encoder_shapes_determinism_and_checkpoint(tmp_path):
+    from core.models.dual_encoder import DualEncoder
+    from core.tasks.text_train import embed_all
+
+    _, data, model = _train_setup()
+    P, Q = embed_all(model, data)
+    assert P.shape == (32, 16) and Q.shape == (8, 16)
+    assert np.allclose(np.linalg.norm(P, axis=1), 1, atol=1e-5)
+    _, _, again = _train_setup()
+    assert np.allclose(embed_all(again, data)[0], P)
+    torch.save(model.state_dict(), tmp_path / "m.pt")
+    other = DualEncoder(model.cfg)
+    other.load_state_dict(torch.load(tmp_path / "m.pt", weights_only=True))
+    assert np.allclose(embed_all(other, data)[0], P)
+
+
+@pytest.mark.parametrize("loss", ["infonce", "triplet", "mixed"])
+def test_training_lowers_each_loss(loss):
+    from core.tasks.text_train import TextTrainConfig, fit_dual_encoder, triplets_from_twins
+
+    table, data, model = _train_setup()
+    pairs, _ = mine_twins(table, TwinConfig(workers=1))
+    triplets = triplets_from_twins(twin_index(table, pairs), np.arange(len(table)),
+                                   data.text_ids)
+    hist = fit_dual_encoder(model, data, np.arange(len(table)),
+                            TextTrainConfig(loss=loss, epochs=6, batch_size=16,
+                                            triplet_batch=16),
+                            triplets=triplets)
+    assert hist[-1]["loss"] < hist[0]["loss"]
+
+
+def test_infonce_masks_repeated_texts_and_triplet_margin():
+    from core.tasks.text_losses import clip_infonce, triplet_margin
+
+    p = torch.nn.functional.normalize(torch.randn(4, 8), dim=-1)
+    same = clip_infonce(p, p, torch.tensor([0, 0, 1, 2]), torch.tensor(10.0))
+    assert torch.isfinite(same)
+    t = torch.tensor([[1.0, 0.0]])
+    assert triplet_margin(t, t, torch.tensor([[0.0, 1.0]]), 0.2).item() == 0.0
+    assert triplet_margin(t, torch.tensor([[0.0, 1.0]]), t, 0.2).item() == pytest.approx(1.2)
+
+
+def test_metrics_sweep_and_retrieval():
+    sweep = text_eval.threshold_sweep(np.array([0.9, 0.8, 0.4]), np.array([0.5, 0.1, 0.2]))
+    best = sweep.iloc[sweep["f1"].argmax()]
+    assert best["f1"] == pytest.approx(6 / 7) and best["tau"] == pytest.approx(0.4)
+    P = np.eye(3, dtype=np.float32)
+    Q = np.eye(3, dtype=np.float32)[[0, 1]]
+    r = text_eval.retrieval(P, Q, np.array([0, 1, 1]), np.arange(3))
+    assert r["recall_at_1"] == 1.0 and r["p2t_recall_at_1"] == pytest.approx(2 / 3)
+
+
+def test_paper_split_drops_training_copies_of_held_out_sequences():
+    table = pd.DataFrame({"id": [f"p{i}" for i in range(50)],
+                          "sequence": ["MKV" * (i % 25 + 1) for i in range(50)]})
+    proto = paper_split(table, seed=3)
+    held = set(table["sequence"].iloc[proto.test])
+    used = table["sequence"].iloc[np.concatenate([proto.train, proto.valid])]
+    assert not held & set(used)
+    assert len(proto.test) == 5 and not set(proto.train) & set(proto.valid)
+
+
+def test_vector_index_ivf_agrees_with_exact():
+    from core.tasks.text_search import VectorIndex
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    exact, ivf = VectorIndex(x), VectorIndex(x, exact_limit=100, n_probe=20)
+    q = x[7] + 0.01
+    assert exact.search(q, 1)[0][0] == 7 and ivf.search(q, 1)[0][0] == 7

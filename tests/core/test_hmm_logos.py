@@ -6,8 +6,13 @@ import random
 import numpy as np
 import pytest
 
-from core.hmm import align_group, align_to_hmm, column_occupancy, hmm_from_alignment, \
-    hmm_from_sequence
+from core.hmm import (
+    align_group,
+    align_to_hmm,
+    column_occupancy,
+    hmm_from_alignment,
+    hmm_from_sequence,
+)
 from core.logos import figure_bytes, logo_figure, logo_matrix
 
 AA = "ACDEFGHIKLMNPQRSTVWY"

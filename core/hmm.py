@@ -54,8 +54,13 @@ def hmm_from_sequence(sequence: str, name: str = "query"):
     return builder.build(seq, plan7.Background(alphabet))[0]
 
 
-def hmm_from_alignment(ids: Sequence[str], rows: Sequence[str], name: str = "profile"):
-    """A profile HMM from aligned rows of equal length (``-`` or ``.`` for gaps), as hmmbuild."""
+def hmm_from_alignment(ids: Sequence[str], rows: Sequence[str], name: str = "profile", *,
+                       symfrac: float = 0.5):
+    """A profile HMM from aligned rows of equal length (``-`` or ``.`` for gaps), as hmmbuild.
+
+    ``symfrac``: a column becomes a match state when at least this share of rows has a residue
+    there (hmmbuild's default 0.5); 0 keeps every column that holds any residue, so sequences
+    aligned later land on the input alignment's own columns."""
     pyhmmer = _pyhmmer()
     easel, plan7 = pyhmmer.easel, pyhmmer.plan7
     rows = [str(r).upper().replace(".", "-") for r in rows]
@@ -65,15 +70,22 @@ def hmm_from_alignment(ids: Sequence[str], rows: Sequence[str], name: str = "pro
     msa = easel.TextMSA(name=name.encode(), sequences=[
         easel.TextSequence(name=str(i).encode(), sequence=r)
         for i, r in zip(ids, rows, strict=True)]).digitize(alphabet)
-    builder = plan7.Builder(alphabet, symfrac=0.5)
+    builder = plan7.Builder(alphabet, symfrac=symfrac)
     return builder.build_msa(msa, plan7.Background(alphabet))[0]
 
 
-def align_to_hmm(hmm, ids: Sequence[str], sequences: Sequence[str]) -> list[str]:
-    """Each protein aligned to ``hmm`` with hmmalign: match columns only, ``-`` for deletions."""
+def align_to_hmm(hmm, ids: Sequence[str], sequences: Sequence[str], *,
+                 trim: bool = False) -> list[str]:
+    """Each protein aligned to ``hmm`` with hmmalign: match columns only, ``-`` for deletions
+    (every row has ``hmm.M`` columns). ``trim`` drops residues outside the model's span."""
     hmmer = _pyhmmer().hmmer
-    msa = hmmer.hmmalign(hmm, digitize(ids, sequences), cpus=1, all_consensus_cols=True)
-    return [_INSERTS.sub("", row) for row in msa.alignment]
+    msa = hmmer.hmmalign(hmm, digitize(ids, sequences), cpus=1, trim=trim,
+                         all_consensus_cols=True)
+    rows = [_INSERTS.sub("", row) for row in msa.alignment]
+    wrong = [len(r) for r in rows if len(r) != hmm.M]
+    if wrong:
+        raise ValueError(f"hmmalign gave {wrong[0]} match columns, expected {hmm.M}")
+    return rows
 
 
 @dataclass(frozen=True)

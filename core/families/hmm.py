@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _alphabet():
-    import pyhmmer
-
-    return pyhmmer.easel.Alphabet.amino()
+from core.hmm import align_to_hmm as hmm_align
+from core.hmm import digitize, hmm_from_alignment
 
 
 def build_hmm(name: str, aligned: list[str], *, ids: list[str] | None = None,
@@ -19,44 +16,23 @@ def build_hmm(name: str, aligned: list[str], *, ids: list[str] | None = None,
     ``all_columns`` makes every column holding any residue a match state (symfrac 0), so an
     hmmalign of new sequences lands on the same columns as the input alignment.
     """
-    import pyhmmer
-
-    alphabet = _alphabet()
     ids = ids or [f"s{i}" for i in range(len(aligned))]
-    seqs = [pyhmmer.easel.TextSequence(name=f"{i}_{k}".encode(), sequence=row.replace(".", "-"))
-            for k, (i, row) in enumerate(zip(ids, aligned, strict=True))]
-    msa = pyhmmer.easel.TextMSA(name=name.encode(), sequences=seqs).digitize(alphabet)
-    builder = pyhmmer.plan7.Builder(alphabet, symfrac=0.0 if all_columns else 0.5)
-    hmm, _, _ = builder.build_msa(msa, pyhmmer.plan7.Background(alphabet))
-    return hmm
+    names = [f"{i}_{k}" for k, i in enumerate(ids)]  # unique even when ids repeat
+    return hmm_from_alignment(names, aligned, name=name,
+                              symfrac=0.0 if all_columns else 0.5)
 
 
-def _digital(sequences: list[str], names: list[str] | None = None):
-    import pyhmmer
-
-    alphabet = _alphabet()
-    names = names or [f"q{i}" for i in range(len(sequences))]
-    return pyhmmer.easel.DigitalSequenceBlock(alphabet, [
-        pyhmmer.easel.TextSequence(name=str(n).encode(), sequence=s.upper()).digitize(alphabet)
-        for n, s in zip(names, sequences, strict=True)])
+def _digital(sequences: list[str]):
+    return digitize([f"q{i}" for i in range(len(sequences))], sequences)
 
 
 def align_to_hmm(hmm, sequences: list[str]) -> list[str]:
     """hmmalign ``sequences`` onto ``hmm``; rows over the match columns only ('-' gaps).
 
-    Insert residues (lower case / '.') are dropped, as for the family rows after gap rule 2,
-    so every row has exactly ``hmm.M`` columns.
+    Insert residues are dropped, as for the family rows after gap rule 2, so every row has
+    exactly ``hmm.M`` columns; residues outside the model's span are trimmed.
     """
-    import pyhmmer
-
-    msa = pyhmmer.hmmer.hmmalign(hmm, _digital(sequences), trim=True, all_consensus_cols=True)
-    rows = []
-    for row in msa.alignment:
-        kept = "".join(ch for ch in row if ch == "-" or ch.isupper())
-        if len(kept) != hmm.M:
-            raise ValueError(f"hmmalign gave {len(kept)} match columns, expected {hmm.M}")
-        rows.append(kept)
-    return rows
+    return hmm_align(hmm, [f"q{i}" for i in range(len(sequences))], sequences, trim=True)
 
 
 def best_family(hmms: dict, sequences: list[str], *, cpus: int = 1

@@ -363,6 +363,22 @@ def run_inline(task: str, payload: Mapping[str, Any], store: RunStore, *, method
                         seed=seed, status="queued")
     execute(_target(task), payload, run.id, store, device=device, on_progress=on_progress)
     return run.id
+
+
+def print_outcome(store: RunStore, run_id: str, *,
+                  show: Callable[[Any], str] | None = None) -> int:
+    """What a ``python -m core train`` command prints when its run ends; the exit code.
+
+    A finished run prints ``show(run)`` (default: its float metrics as JSON), a failed one its
+    reason (exit code 1)."""
+    run = store.get(run_id)
+    print(f"run {run_id}: {run.status}")
+    if run.status != "done":
+        print(run.error)
+        return 1
+    print(show(run) if show else json.dumps({k: round(v, 4) for k, v in run.metrics.items()
+                                             if isinstance(v, float)}, indent=1))
+    return 0
 register_task("scan.fit", "core.tasks.scan:fit_job")
 register_task("scan.sweep", "core.tasks.scan_sweep:sweep_job")
 register_task("property.fit", "core.tasks.property:fit_job")

@@ -146,7 +146,7 @@ def config_from_args(args) -> dict:
 
 def cli_train(args) -> int:
     from core import datasets
-    from core.jobs import run_inline
+    from core.jobs import print_outcome, run_inline
     from core.store import RunStore
 
     if args.input:
@@ -162,12 +162,7 @@ def cli_train(args) -> int:
                         method="families", name=f"Family fingerprints on {name}",
                         config=config, dataset={"name": name, "n": len(table)},
                         seed=args.seed, device=args.device)
-    run = store.get(run_id)
-    print(f"run {run_id}: {run.status}")
-    if run.status != "done":
-        print(run.error)
-        return 1
-    print(json.dumps({k: round(v, 4) for k, v in run.metrics.items()
-                      if isinstance(v, float)}, indent=1))
-    print(json.dumps(run.timings))
-    return 0
+    code = print_outcome(store, run_id)
+    if code == 0:
+        print(json.dumps(store.get(run_id).timings))
+    return code

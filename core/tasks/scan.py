@@ -448,10 +448,9 @@ def add_arguments(parser) -> None:
 
 def cli_train(args) -> int:
     """Run ``scan.fit`` in this process and print the metrics; exit code 0 on success."""
-    import json
 
     from core import datasets
-    from core.jobs import run_inline
+    from core.jobs import print_outcome, run_inline
     from core.store import RunStore
 
     if args.input:
@@ -475,11 +474,4 @@ def cli_train(args) -> int:
                         config=config | {"encoder": args.encoder},
                         dataset={"name": name, "n": len(table)}, seed=args.seed,
                         device=args.device)
-    run = store.get(run_id)
-    print(f"run {run_id}: {run.status}")
-    if run.status != "done":
-        print(run.error)
-        return 1
-    print(json.dumps({k: round(v, 4) for k, v in run.metrics.items()
-                      if isinstance(v, float)}, indent=1))
-    return 0
+    return print_outcome(store, run_id)

@@ -171,7 +171,7 @@ def load_table(path: str | None) -> tuple[pd.DataFrame, str]:
 
 def cli_train(args) -> int:
     """Run ``text.fit`` in this process and print the results table."""
-    from core.jobs import run_inline
+    from core.jobs import print_outcome, run_inline
     from core.store import RunStore
 
     table, name = load_table(args.input)
@@ -191,10 +191,5 @@ def cli_train(args) -> int:
                         config=config | {"protocol": args.protocol, "twins": twins},
                         dataset={"name": name, "n": len(table)}, seed=args.seed,
                         device=args.device)
-    run = store.get(run_id)
-    print(f"run {run_id}: {run.status}")
-    if run.status != "done":
-        print(run.error)
-        return 1
-    print(store.load_table(run_id, "summary").round(4).to_string(index=False))
-    return 0
+    return print_outcome(store, run_id, show=lambda run: store.load_table(
+        run.id, "summary").round(4).to_string(index=False))

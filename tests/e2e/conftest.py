@@ -106,3 +106,20 @@ def wait_idle(page, quiet_s: float = 1.5, timeout_s: float = 120) -> None:
             return
         time.sleep(0.25)
     raise AssertionError(f"the app kept running for more than {timeout_s:.0f} s")
+
+
+def activate_upload(page, app_url: str, path: Path):
+    """Open the dashboard, upload ``path`` on the Data page and make it the active data set;
+    returns the sidebar navigation locator."""
+    page.goto(app_url)
+    wait_idle(page)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_role("link", name="Data").click()
+    page.get_by_role("heading", name="Data").wait_for()
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    page.get_by_role("button", name="Use this data set").wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Use this data set").click()
+    page.get_by_text("is the active data set").wait_for()
+    return nav

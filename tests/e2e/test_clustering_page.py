@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import shared_data_or_skip
-from tests.e2e.conftest import wait_idle
+from tests.e2e.conftest import activate_upload, wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -19,17 +19,7 @@ def test_upload_cluster_and_see_curve_and_confusion(page, app_url, tmp_path):
     csv = tmp_path / "three_families.csv"
     subset[["id", "sequence", "family_name"]].to_csv(csv, index=False)
 
-    page.goto(app_url)
-    wait_idle(page)
-    nav = page.locator('[data-testid="stSidebarNav"]')
-    nav.get_by_role("link", name="Data").click()
-    page.get_by_role("heading", name="Data").wait_for()
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
-    page.get_by_role("button", name="Use this data set").wait_for()
-    wait_idle(page)
-    page.get_by_role("button", name="Use this data set").click()
-    page.get_by_text("is the active data set").wait_for()
+    nav = activate_upload(page, app_url, csv)
 
     nav.get_by_role("link", name="Clustering").click()
     page.get_by_role("heading", name="Clustering without labels").wait_for()

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from tests.conftest import shared_data_or_skip
-from tests.e2e.conftest import wait_idle
+from tests.e2e.conftest import activate_upload, wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 FAMILIES = ["HTH_1", "Maf", "SRP54_N"]
@@ -28,17 +28,7 @@ def test_three_families_bars_and_classification_table(page, app_url, tmp_path):
     csv = tmp_path / "three_families.csv"
     subset[["id", "sequence", "aligned", "family_id"]].to_csv(csv, index=False)
 
-    page.goto(app_url)
-    wait_idle(page)
-    nav = page.locator('[data-testid="stSidebarNav"]')
-    nav.get_by_role("link", name="Data").click()
-    page.get_by_role("heading", name="Data").wait_for()
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
-    page.get_by_role("button", name="Use this data set").wait_for()
-    wait_idle(page)
-    page.get_by_role("button", name="Use this data set").click()
-    page.get_by_text("is the active data set").wait_for()
+    nav = activate_upload(page, app_url, csv)
 
     nav.get_by_role("link", name="Families").click()
     page.get_by_role("heading", name="Family fingerprints").wait_for()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.core.test_text import tiny_table
-from tests.e2e.conftest import wait_idle
+from tests.e2e.conftest import activate_upload, wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -14,17 +14,7 @@ def test_upload_train_search_and_see_score_shift(page, app_url, tmp_path):
     csv = tmp_path / "amr_tiny.csv"
     tiny_table().to_csv(csv, index=False)
 
-    page.goto(app_url)
-    wait_idle(page)
-    nav = page.locator('[data-testid="stSidebarNav"]')
-    nav.get_by_role("link", name="Data").click()
-    page.get_by_role("heading", name="Data").wait_for()
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
-    page.get_by_role("button", name="Use this data set").wait_for()
-    wait_idle(page)
-    page.get_by_role("button", name="Use this data set").click()
-    page.get_by_text("is the active data set").wait_for()
+    nav = activate_upload(page, app_url, csv)
 
     nav.get_by_role("link", name="Text search").click()
     page.get_by_role("heading", name="Text search").wait_for()

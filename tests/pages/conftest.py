@@ -24,3 +24,13 @@ def open_page(at: AppTest, page: str) -> AppTest:
     at.switch_page(f"pages/views/{page}")  # relative to app.py, as AppTest expects
     at.run()
     return at
+
+
+def wait_for_run(store, run_id: str, seconds: float = 600):
+    """The run once it is no longer queued or running (or after ``seconds``)."""
+    import time
+
+    deadline = time.time() + seconds
+    while store.get(run_id).active and time.time() < deadline:
+        time.sleep(1)
+    return store.get(run_id)

@@ -1,14 +1,12 @@
 """Clustering page, through the real backend on a 3-family subset of scan10."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from core.io import dataset_fingerprint
 from core.store import RunStore
 from tests.conftest import shared_data_or_skip
-from tests.pages.conftest import open_page
+from tests.pages.conftest import open_page, wait_for_run
 
 
 @pytest.fixture
@@ -40,11 +38,7 @@ def test_cluster_three_families_and_see_nmi_curve_and_confusion(app, workspace, 
     at.button(key="FormSubmitter:scan.w.form-Cluster").click().run()
     assert not at.exception
     store = RunStore(workspace)
-    run = store.list(method="scan")[0]
-    deadline = time.time() + 600
-    while store.get(run.id).active and time.time() < deadline:
-        time.sleep(1)
-    run = store.get(run.id)
+    run = wait_for_run(store, store.list(method="scan")[0].id, 600)
     assert run.status == "done", run.error
     at.run()
     assert not at.exception
@@ -54,13 +48,6 @@ def test_cluster_three_families_and_see_nmi_curve_and_confusion(app, workspace, 
     assert "NMI during SeqSCAN training" in specs and "Hungarian-matched confusion" in specs
     assert run.metrics["nmi"] > 0.5  # three Pfam families are easy to tell apart
     assert any("Sequence logo of" in m.value for m in at.markdown)
-
-
-def _wait(store, run_id, seconds=600):
-    deadline = time.time() + seconds
-    while store.get(run_id).active and time.time() < deadline:
-        time.sleep(1)
-    return store.get(run_id)
 
 
 @pytest.mark.slow
@@ -74,7 +61,7 @@ def test_sweep_suggests_a_number_of_clusters_and_fills_it_in(app, workspace, thr
     at.multiselect(key="scan.w.sweep_ks").set_value([2, 3, 4, 5]).run()
     at.button(key="scan.w.sweep").click().run()
     store = RunStore(workspace)
-    run = _wait(store, store.list(method="scan_sweep")[0].id)
+    run = wait_for_run(store, store.list(method="scan_sweep")[0].id)
     assert run.status == "done", run.error
     at.run()
     assert not at.exception

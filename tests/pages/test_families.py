@@ -1,13 +1,11 @@
 """Families page, through the real backend on three pfam25 families with tiny settings."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from core.store import RunStore
 from tests.conftest import shared_data_or_skip
-from tests.pages.conftest import open_page
+from tests.pages.conftest import open_page, wait_for_run
 
 FAMILIES = ["HTH_1", "Maf", "SRP54_N"]
 
@@ -31,11 +29,7 @@ def test_train_three_families_and_see_bars_and_table(app, workspace):
     at.button(key="FormSubmitter:families.w.form-Train").click().run()
     assert not at.exception
     store = RunStore(workspace)
-    run = store.list(method="families")[0]
-    deadline = time.time() + 600
-    while store.get(run.id).active and time.time() < deadline:
-        time.sleep(1)
-    run = store.get(run.id)
+    run = wait_for_run(store, store.list(method="families")[0].id, 600)
     assert run.status == "done", run.error
     at.run()
     assert not at.exception, at.exception

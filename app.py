@@ -32,7 +32,9 @@ PAGES = {
                 st.Page(VIEWS / "clustering.py", title="Clustering",
                         icon=":material/bubble_chart:", url_path="clustering")],
     "Results": [st.Page(VIEWS / "runs.py", title="Runs", icon=":material/history:",
-                        url_path="runs")],
+                        url_path="runs"),
+                st.Page(VIEWS / "explorer.py", title="Embedding Explorer",
+                        icon=":material/scatter_plot:", url_path="explorer")],
 }
 page = st.navigation(PAGES)
 

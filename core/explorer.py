@@ -226,8 +226,8 @@ def mutations_vs_parent(table: pd.DataFrame) -> pd.Series | None:
 class Selection:
     """A saved lasso/box selection: the ids, the shape drawn and the map it was drawn on."""
 
-    name: str
-    ids: list[str]
+    name: str = "selection"
+    ids: list[str] = field(default_factory=list)
     source: str = ""
     dataset: dict[str, Any] = field(default_factory=dict)
     projection: dict[str, Any] = field(default_factory=dict)
@@ -250,8 +250,13 @@ class Selection:
         if len(data["ids"]) > MAX_SELECTION_IDS:
             raise ValueError(f"a selection holds at most {MAX_SELECTION_IDS:,} ids")
         known = set(cls.__dataclass_fields__)
-        sel = cls(**{k: v for k, v in data.items() if k in known and k != "ids"},
-                  ids=[str(i) for i in data["ids"]])
+        try:
+            sel = cls(**{k: v for k, v in data.items() if k in known and k != "ids"},
+                      ids=[str(i) for i in data["ids"]])
+        except TypeError as exc:
+            raise ValueError(f"not a selection file: {exc}") from exc
+        if not isinstance(sel.lasso, list) or not isinstance(sel.box, list):
+            raise ValueError("lasso and box are lists of shapes")
         for shape in sel.lasso + sel.box:
             if not isinstance(shape, dict) or not all(
                     isinstance(shape.get(a), list) for a in ("x", "y")):

@@ -119,3 +119,4 @@ def _markdown(frame: pd.DataFrame) -> str:
     return "\n".join(out)
 BENCHES["scan"] = "core.tasks.scan_bench:run"
 BENCHES["property"] = "core.tasks.property_bench:run"
+BENCHES["explorer"] = "core.explorer_bench:run"

@@ -1,0 +1,128 @@
+"""Benchmark of the Embedding Explorer (``python -m core bench explorer``).
+
+Rows (DESIGN.md "Benchmarks"), role ``ours``, split ``all``:
+
+- ``<encoder>/<projection>`` on ``scan10 (1,000)`` and ``scan10+pfam25 (10,000)``: metric
+  ``seconds`` (embed + project, wall clock, CPU), with ``embed_seconds`` and
+  ``project_seconds`` rows beside it. scan10 has 6,000 sequences, so the 10,000 set is all of
+  scan10 plus 4,000 gap-free Pfam sequences of pfam25 (said in the dataset name). Features are
+  computed afresh (no cache); UMAP's numba functions are compiled once before timing.
+- ``kmer/umap`` on ``scan10 (6,000)``: ``place_100_seconds`` (embed 100 pfam25 sequences with
+  the encoder fitted on the map's data, then ``UMAP.transform``) and ``old_points_max_shift``
+  (largest coordinate change of the 6,000 mapped points; 0 means none moved).
+- ``explorer_map`` on ``synthetic``: ``max_interactive_points``, see :mod:`core.lasso_probe`.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+ENCODERS = ("kmer", "near", "masked_lm")
+PROJECTIONS = ("pca", "tsne", "umap")
+
+
+def bench_sets(sizes=(1000, 10000), seed: int = 0) -> dict[str, pd.DataFrame]:
+    """The benchmark's sequence sets by dataset name (see the module docstring)."""
+    from core.datasets import load
+
+    scan10 = load("scan10")[["id", "sequence"]]
+    extra = load("pfam25")[["id", "sequence"]]
+    out = {}
+    for n in sizes:
+        if n <= len(scan10):
+            out[f"scan10 ({n:,})"] = scan10.sample(n, random_state=seed).reset_index(drop=True)
+        else:
+            more = extra.sample(n - len(scan10), random_state=seed)
+            out[f"scan10+pfam25 ({n:,})"] = pd.concat([scan10, more], ignore_index=True)
+    return out
+
+
+def _row(dataset: str, model: str, metric: str, value: float, seconds: float | None = None,
+         **extra) -> dict:
+    row = {"dataset": dataset, "model": model, "role": "ours", "split": "all",
+           "metric": metric, "value": float(value), **extra}
+    if seconds is not None:
+        row["seconds"] = float(seconds)
+    return row
+
+
+def _warm_umap() -> None:
+    """Import umap and compile its numba functions on toy data (not part of any timing)."""
+    from core.explorer import fit_map
+    from core.projection import ProjectionConfig
+
+    x = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+    fit_map(x, ProjectionConfig(method="umap")).place(x[:5])
+
+
+def time_maps(sets: dict[str, pd.DataFrame], encoders=ENCODERS,
+              projections=PROJECTIONS) -> list[dict]:
+    """Embed every set with every encoder, then fit every projection; rows of seconds."""
+    from core.embedding import get_source
+    from core.explorer import fit_map
+    from core.projection import ProjectionConfig
+
+    rows = []
+    for name, table in sets.items():
+        seqs = table["sequence"].astype(str).tolist()
+        for enc_name in encoders:
+            t0 = time.perf_counter()
+            enc = get_source(enc_name, sequences=seqs)
+            x = enc.embed(seqs)
+            embed_s = time.perf_counter() - t0
+            log.info("%s %s embed %.1f s", name, enc_name, embed_s)
+            for proj in projections:
+                t0 = time.perf_counter()
+                fit_map(x, ProjectionConfig(method=proj))
+                proj_s = time.perf_counter() - t0
+                log.info("%s %s/%s project %.1f s", name, enc_name, proj, proj_s)
+                model = f"{enc_name}/{proj}"
+                rows += [_row(name, model, "seconds", embed_s + proj_s, embed_s + proj_s,
+                              n=len(seqs)),
+                         _row(name, model, "embed_seconds", embed_s, embed_s, n=len(seqs)),
+                         _row(name, model, "project_seconds", proj_s, proj_s, n=len(seqs))]
+    return rows
+
+
+def time_placement(n_map: int = 6000, n_new: int = 100, encoder: str = "kmer") -> list[dict]:
+    """Place ``n_new`` unseen sequences on an ``n_map``-point UMAP map; old points must stay."""
+    from core.datasets import load
+    from core.embedding import get_source
+    from core.explorer import fit_map
+    from core.projection import ProjectionConfig
+
+    base = load("scan10")[["id", "sequence"]].head(n_map)
+    new = load("pfam25")[["id", "sequence"]].head(n_new)
+    seqs = base["sequence"].tolist()
+    enc = get_source(encoder, sequences=seqs)
+    fitted = fit_map(enc.embed(seqs), ProjectionConfig(method="umap"))
+    before = fitted.coords_.copy()
+    t0 = time.perf_counter()
+    placed = fitted.place(enc.embed(new["sequence"].tolist()))
+    seconds = time.perf_counter() - t0
+    shift = float(np.abs(fitted.coords_ - before).max())
+    name = f"scan10 ({len(base):,})"
+    model = f"{encoder}/umap"
+    return [_row(name, model, "place_100_seconds", seconds, seconds, n_new=len(placed)),
+            _row(name, model, "old_points_max_shift", shift, n_new=len(placed))]
+
+
+def run(*, quick: bool = False, seeds: int | None = None) -> list[dict]:
+    """The whole benchmark; ``quick``: k-mer only, 200 and 1,000 points, small lasso probe."""
+    from core.lasso_probe import max_interactive_points
+
+    _warm_umap()
+    sizes = (200, 1000) if quick else (1000, 10000)
+    rows = time_maps(bench_sets(sizes), encoders=("kmer",) if quick else ENCODERS)
+    rows += time_placement(n_map=1000 if quick else 6000)
+    probe = max_interactive_points(sizes=(1000, 10000) if quick else None)
+    if probe is not None:
+        rows.append(_row("synthetic", "explorer_map", "max_interactive_points",
+                         probe["max_interactive_points"], probe=probe["trials"],
+                         definition=probe["definition"]))
+    return rows

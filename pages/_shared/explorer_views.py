@@ -23,6 +23,8 @@ COMPARE = "explorer.compare"  # dict like RESULT for the second map
 SAMPLE_ABOVE = 100_000
 AGGREGATE_ABOVE = 250_000
 LABELS = {"pca": "PCA", "tsne": "t-SNE (openTSNE)", "umap": "UMAP"}
+PARAMS = {"pca": ("seed",), "tsne": ("perplexity", "metric", "seed"),
+          "umap": ("n_neighbors", "min_dist", "metric", "seed")}  # what each method reads
 METRICS = ("euclidean", "cosine", "correlation", "manhattan")
 
 
@@ -45,6 +47,14 @@ def map_controls(*, key: str, n_points: int) -> ProjectionConfig:
     return ProjectionConfig(method=method, perplexity=float(perplexity),
                             n_neighbors=int(neighbours), min_dist=float(min_dist), metric=metric,
                             seed=int(st.session_state.get("app.seed", 0)))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def builtin_fingerprint(name: str) -> str:
+    from core.io import dataset_fingerprint
+    from pages._shared.cache import load_builtin
+
+    return dataset_fingerprint(load_builtin(name))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

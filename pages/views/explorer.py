@@ -8,12 +8,12 @@ from core import plots_explorer as px_ex
 from core.datasets import list_datasets
 from core.embedding import source_status
 from core.explorer import Selection, save_selection
-from core.io import dataset_fingerprint
 from core.projection import ProjectionConfig
 from pages._shared import explorer_tabs as et
 from pages._shared import explorer_views as ev
 from pages._shared import state
 from pages._shared.cache import get_store
+from pages._shared.data import active_info
 from pages._shared.method import pick_data
 
 st.title("Embedding Explorer")
@@ -23,7 +23,9 @@ st.caption("Embed proteins with a built-in encoder or a trained run, project the
 
 choice = pick_data(list_datasets()["name"].tolist(), key="explorer")
 table = choice.table
-fingerprint = dataset_fingerprint(table)
+# The active data set's fingerprint is known; a built-in one is computed once per name.
+fingerprint = ev.builtin_fingerprint(choice.name) if choice.builtin else \
+    active_info()["fingerprint"]
 equal = "aligned" in table or table["sequence"].str.len().nunique() == 1
 sources = source_status(get_store(), equal_length=equal)
 usable = [s for s in sources if s["available"]]
@@ -73,7 +75,7 @@ features = emb.features if emb is not None else None
 axis = ev.LABELS[cfg["method"]].split(" ")[0]
 st.caption(f"{len(frame):,} proteins of **{result['dataset']}** · {result['source']} "
            f"({result.get('how', '')}) · {ev.LABELS[cfg['method']]} "
-           + ", ".join(f"{k} {v}" for k, v in cfg.items() if k != "method"))
+           + ", ".join(f"{k} {cfg[k]}" for k in ev.PARAMS[cfg["method"]]))
 
 tabs = st.tabs(["Map", "Selection", "Place new sequences", "Compare", "Saved selections"])
 with tabs[0]:

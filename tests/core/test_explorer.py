@@ -127,3 +127,16 @@ class _Toy:
 
 def _toy(store, run):
     return _Toy()
+
+
+@pytest.mark.slow
+def test_figures_export_as_html_and_svg():
+    from core.plots_explorer import explorer_map, figure_bytes, figure_html
+
+    table = pd.DataFrame({"id": ["a", "b", "c"], "family": ["x", "y", "x"]})
+    fig = explorer_map(np.eye(3)[:, :2], table, color="family")
+    assert b"plotly" in figure_html(fig) and b'"a"' in figure_html(fig)
+    data, how = figure_bytes(fig, "svg")
+    if data is None:
+        pytest.skip(how)  # no Chrome/Chromium for Kaleido on this machine
+    assert how == "kaleido" and data.lstrip().startswith(b"<svg")

@@ -51,6 +51,15 @@ def test_kmer_pca_map_selection_and_saved_selection(app, workspace, synthetic):
     at.button(key="explorer.w.reload").click().run()
     assert not at.exception
     assert at.session_state["explorer.highlight"] == ["fam1_00", "fam1_01"]
+    # Compare: the same source and projection again gives the same map (kNN overlap 1)
+    at.selectbox(key="explorer.w.cmp_source").set_value("kmer")
+    at.radio(key="explorer.cmp.w.method").set_value("pca")
+    at.button(key="FormSubmitter:explorer.w.cmp_form-Make the second map").click().run()
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) >= 3  # the map and the two compared maps
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["kNN overlap between the two maps (k=10)"]) == pytest.approx(1.0)
+    assert 0.5 < float(metrics["Trustworthiness"]) <= 1.0
 
 
 @pytest.mark.slow

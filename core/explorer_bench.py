@@ -14,8 +14,12 @@ Rows (DESIGN.md "Benchmarks"), role ``ours``, split ``all``:
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -60,32 +64,29 @@ def _warm_umap() -> None:
     fit_map(x, ProjectionConfig(method="umap")).place(x[:5])
 
 
-def time_maps(sets: dict[str, pd.DataFrame], encoders=ENCODERS,
+def time_maps(name: str, table: pd.DataFrame, enc_name: str,
               projections=PROJECTIONS) -> list[dict]:
-    """Embed every set with every encoder, then fit every projection; rows of seconds."""
+    """Embed one set with one encoder, then fit every projection; rows of seconds."""
     from core.embedding import get_source
     from core.explorer import fit_map
     from core.projection import ProjectionConfig
 
+    seqs = table["sequence"].astype(str).tolist()
+    t0 = time.perf_counter()
+    enc = get_source(enc_name, sequences=seqs)
+    x = enc.embed(seqs)
+    embed_s = time.perf_counter() - t0
+    log.info("%s %s embed %.1f s", name, enc_name, embed_s)
     rows = []
-    for name, table in sets.items():
-        seqs = table["sequence"].astype(str).tolist()
-        for enc_name in encoders:
-            t0 = time.perf_counter()
-            enc = get_source(enc_name, sequences=seqs)
-            x = enc.embed(seqs)
-            embed_s = time.perf_counter() - t0
-            log.info("%s %s embed %.1f s", name, enc_name, embed_s)
-            for proj in projections:
-                t0 = time.perf_counter()
-                fit_map(x, ProjectionConfig(method=proj))
-                proj_s = time.perf_counter() - t0
-                log.info("%s %s/%s project %.1f s", name, enc_name, proj, proj_s)
-                model = f"{enc_name}/{proj}"
-                rows += [_row(name, model, "seconds", embed_s + proj_s, embed_s + proj_s,
-                              n=len(seqs)),
-                         _row(name, model, "embed_seconds", embed_s, embed_s, n=len(seqs)),
-                         _row(name, model, "project_seconds", proj_s, proj_s, n=len(seqs))]
+    for proj in projections:
+        t0 = time.perf_counter()
+        fit_map(x, ProjectionConfig(method=proj))
+        proj_s = time.perf_counter() - t0
+        log.info("%s %s/%s project %.1f s", name, enc_name, proj, proj_s)
+        model = f"{enc_name}/{proj}"
+        rows += [_row(name, model, "seconds", embed_s + proj_s, embed_s + proj_s, n=len(seqs)),
+                 _row(name, model, "embed_seconds", embed_s, embed_s, n=len(seqs)),
+                 _row(name, model, "project_seconds", proj_s, proj_s, n=len(seqs))]
     return rows
 
 
@@ -112,17 +113,65 @@ def time_placement(n_map: int = 6000, n_new: int = 100, encoder: str = "kmer") -
             _row(name, model, "old_points_max_shift", shift, n_new=len(placed))]
 
 
-def run(*, quick: bool = False, seeds: int | None = None) -> list[dict]:
-    """The whole benchmark; ``quick``: k-mer only, 200 and 1,000 points, small lasso probe."""
+def _checkpoint() -> Path:
+    from core.config import Settings
+
+    return Settings.from_env().home / "cache" / "bench" / "explorer_blocks.jsonl"
+
+
+def _blocks(quick: bool) -> list[tuple[str, Callable[[], list[dict]]]]:
+    """Named measurements, cheapest and most wanted first (a budget may cut the tail)."""
     from core.lasso_probe import max_interactive_points
 
-    _warm_umap()
     sizes = (200, 1000) if quick else (1000, 10000)
-    rows = time_maps(bench_sets(sizes), encoders=("kmer",) if quick else ENCODERS)
-    rows += time_placement(n_map=1000 if quick else 6000)
-    probe = max_interactive_points(sizes=(1000, 10000) if quick else None)
-    if probe is not None:
-        rows.append(_row("synthetic", "explorer_map", "max_interactive_points",
-                         probe["max_interactive_points"], probe=probe["trials"],
-                         definition=probe["definition"]))
+    sets = bench_sets(sizes)
+    encoders = ("kmer",) if quick else ENCODERS
+    small, large = list(sets.items())
+
+    def probe() -> list[dict]:
+        out = max_interactive_points(sizes=(1000, 10000) if quick else None)
+        if out is None:
+            return []
+        return [_row("synthetic", "explorer_map", "max_interactive_points",
+                     out["max_interactive_points"], probe=out["trials"],
+                     definition=out["definition"])]
+
+    blocks = [(f"maps {small[0]} {e}", lambda e=e: time_maps(*small, e)) for e in encoders]
+    blocks.append(("placement", lambda: time_placement(n_map=1000 if quick else 6000)))
+    blocks.append(("lasso probe", probe))
+    blocks += [(f"maps {large[0]} {e}", lambda e=e: time_maps(*large, e)) for e in encoders]
+    return blocks
+
+
+def run(*, quick: bool = False, seeds: int | None = None) -> list[dict]:
+    """The whole benchmark; ``quick``: k-mer only, 200 and 1,000 points, small lasso probe.
+
+    Each block's rows are appended to a checkpoint under the workspace as soon as they are
+    measured, and a rerun with the same ``quick`` reuses them (so a long run can be resumed).
+    ``$PROTLENS_BENCH_BUDGET_S`` (seconds) stops starting new blocks once exceeded; blocks not
+    run are not written (the log names them).
+    """
+    budget = float(os.environ.get("PROTLENS_BENCH_BUDGET_S", "inf"))
+    path = _checkpoint()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    done: dict[str, list[dict]] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            rec = json.loads(line)
+            if rec.get("quick") == quick:
+                done[rec["block"]] = rec["rows"]
+    _warm_umap()
+    t_start, rows = time.perf_counter(), []
+    for name, block in _blocks(quick):
+        if name in done:
+            log.info("block %s: reusing %d measured rows", name, len(done[name]))
+            rows += done[name]
+            continue
+        if time.perf_counter() - t_start > budget:
+            log.warning("block %s not run: the %g s budget is spent", name, budget)
+            continue
+        measured = block()
+        with open(path, "a") as fh:
+            fh.write(json.dumps({"block": name, "quick": quick, "rows": measured}) + "\n")
+        rows += measured
     return rows

@@ -81,7 +81,7 @@ def lasso_trial(page, n: int, folder: Path, *, limit_s: float = 2.0) -> dict:
     html = folder / f"map_{n}.html"
     fig.write_html(html, include_plotlyjs=True, post_script=POST)
     t0 = time.perf_counter()
-    page.goto(html.as_uri())
+    page.goto(html.as_uri(), timeout=600_000)
     page.wait_for_function("window.__ready !== undefined", timeout=600_000)
     page.wait_for_timeout(500)
     load_s = time.perf_counter() - t0

@@ -77,7 +77,9 @@ st.caption(f"{len(frame):,} proteins of **{result['dataset']}** · {result['sour
            f"({result.get('how', '')}) · {ev.LABELS[cfg['method']]} "
            + ", ".join(f"{k} {cfg[k]}" for k in ev.PARAMS[cfg["method"]]))
 
-tabs = st.tabs(["Map", "Selection", "Place new sequences", "Compare", "Saved selections"])
+# Keyed tabs remember the open one across reruns (a button in a tab keeps you in that tab).
+tabs = st.tabs(["Map", "Selection", "Place new sequences", "Compare", "Saved selections"],
+               key="explorer.w.tab", on_change="rerun")
 with tabs[0]:
     style = ev.style_controls(frame, key="explorer")
     rows = np.flatnonzero(style["keep"])

@@ -102,3 +102,30 @@ def test_a_million_points_are_aggregated_with_drill_down(app, workspace):
     x0, x1 = at.slider(key="explorer.w.xr").value
     inside = int(((coords[:, 0] >= x0) & (coords[:, 0] <= x1)).sum())
     assert any(f"{inside:,} proteins in the region" in c.value for c in at.caption)
+
+
+def test_runs_page_explore_opens_a_runs_encoder_on_its_own_proteins(app, workspace, synthetic):
+    from tests.core.test_explorer import _fake_kmer_scan_run
+
+    store = RunStore(workspace)
+    run = _fake_kmer_scan_run(store, synthetic)
+    active = {"source": "upload", "name": "toy", "n": len(synthetic),
+              "fingerprint": dataset_fingerprint(synthetic),
+              "key": store.list_datasets()[0]["key"]}
+    at = app.run()
+    at.session_state["app.dataset"] = active
+    at = open_page(at, "runs.py")
+    at.session_state["runs.selected"] = run.id
+    at.run()
+    at.button(key="runs.w.explore").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="explorer.w.encoder").value == f"run:{run.id}"
+    # AppTest's next run starts from the page it last switched to itself: go there for real
+    at.switch_page("pages/views/explorer.py")
+    at.run()
+    at.radio(key="explorer.w.source").set_value("Active data set").run()
+    at.selectbox(key="explorer.w.encoder").set_value(f"run:{run.id}")
+    at.radio(key="explorer.w.method").set_value("pca")
+    at.button(key=SUBMIT).click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["explorer.result"]["how"] == "stored by the run"

@@ -20,9 +20,9 @@ PLACED = "explorer.placed"  # DataFrame id, x, y of new sequences placed on the 
 COMPARE = "explorer.compare"  # dict like RESULT for the second map
 # Above SAMPLE_ABOVE points the scatter shows a stratified sample (and says so); above
 # AGGREGATE_ABOVE the overview is a density grid computed here, with drill-down to points.
-# 10,000: the lasso probe (core.lasso_probe) measured 0.24 s from release to selection and an
-# outline lagging ~0.1 s per mouse move more than at 1,000 points; at 30,000 and 100,000 the
-# selection still arrived (0.7 s, 1.4 s) but the outline lagged 0.25 and 0.7 s per move.
+# 10,000: the lasso probe (core.lasso_probe) measured 0.2 s from release to selection and
+# 0.22 s per lasso mouse move (0.10 s at 1,000 points); at 30,000 and 100,000 the selection
+# still arrived (0.7 s, 1.4 s) but a mouse move took 0.5 and 1.5 s.
 SAMPLE_ABOVE = 10_000
 AGGREGATE_ABOVE = 250_000
 LABELS = {"pca": "PCA", "tsne": "t-SNE (openTSNE)", "umap": "UMAP"}

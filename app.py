@@ -38,7 +38,9 @@ PAGES = {
                 st.Page(VIEWS / "text.py", title="Text search", icon=":material/manage_search:",
                         url_path="text")],
     "Results": [st.Page(VIEWS / "runs.py", title="Runs", icon=":material/history:",
-                        url_path="runs")],
+                        url_path="runs"),
+                st.Page(VIEWS / "explorer.py", title="Embedding Explorer",
+                        icon=":material/scatter_plot:", url_path="explorer")],
 }
 page = st.navigation(PAGES)
 

@@ -25,7 +25,7 @@ RUNS_CONFIRM_DELETE = "runs.confirm_delete"
 
 # Embedding map -> other pages: ids of the proteins the user selected on a map
 # (list of str, or None). The Saliency page offers them in its protein picker.
-EXPLORER_SELECTION = "explorer.selection"
+EXPLORER_SELECTION = "explorer.selection_ids"
 
 DEFAULTS = {
     DEVICE: "auto",

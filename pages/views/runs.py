@@ -7,12 +7,16 @@ import pandas as pd
 import streamlit as st
 
 from core import plots
+from core.embedding import RUN_ENCODERS
 from core.store import StoreError
 from pages._shared import state
 from pages._shared.cache import get_store, run_bundle
 from pages._shared.progress import status_label, watch_run
 
 PAGES = Path(__file__).resolve().parent
+# method -> the page that made its runs (it shows the run again from "<method>.run_id").
+# A method whose page is named after it needs no entry.
+RUN_PAGES = {"scan": "clustering.py"}
 store = get_store()
 
 
@@ -83,13 +87,19 @@ if run.active:
 if run.error:
     st.error(run.error, icon=":material/error:")
 
-page = PAGES / f"{run.method}.py"
-actions = st.columns([1, 2, 1, 1])
-if page.is_file() and run.status == "done" and actions[0].button("Open", type="primary",
-                                                                  key="runs.w.open"):
+page = PAGES / RUN_PAGES.get(run.method, f"{run.method}.py")
+actions = st.columns([1, 1, 2, 1, 1])
+if page.is_file() and run.status == "done" and actions[0].button(
+        "Open", type="primary", key="runs.w.open",
+        help="Show this run again on the page that made it (no retraining)."):
     st.session_state[f"{run.method}.run_id"] = run.id
     st.switch_page(str(page))
-with actions[1].popover("Rename", icon=":material/edit:"):
+if run.status == "done" and run.method in RUN_ENCODERS and actions[1].button(
+        "Explore", key="runs.w.explore", icon=":material/scatter_plot:",
+        help="Map proteins with this run's encoder in the Embedding Explorer."):
+    st.session_state["explorer.open_source"] = f"run:{run.id}"
+    st.switch_page(str(PAGES / "explorer.py"))
+with actions[2].popover("Rename", icon=":material/edit:"):
     new_name = st.text_input("New name", value=run.name, key=f"runs.w.name.{run.id}")
     if st.button("Save name", key="runs.w.rename"):
         try:
@@ -98,10 +108,10 @@ with actions[1].popover("Rename", icon=":material/edit:"):
         except StoreError as exc:
             st.error(str(exc))
 if not run.active:
-    actions[2].download_button("Export", data=run_bundle(run.id, run.finished, run.name),
+    actions[3].download_button("Export", data=run_bundle(run.id, run.finished, run.name),
                                file_name=f"{run.id}.zip", mime="application/zip",
                                key="runs.w.export", icon=":material/download:")
-if actions[3].button("Delete", key="runs.w.delete", icon=":material/delete:",
+if actions[4].button("Delete", key="runs.w.delete", icon=":material/delete:",
                      disabled=run.active, help="Cancel a running job before deleting it."):
     st.session_state[state.RUNS_CONFIRM_DELETE] = run.id
 if st.session_state[state.RUNS_CONFIRM_DELETE] == run.id:

@@ -35,7 +35,7 @@ def test_tracks_rank_summary_and_mutagenesis_on_a_tiny_run(app, workspace):
     assert not at.exception, at.exception
     assert any("completeness" in c.value for c in at.caption)
     # Ids selected on an embedding map (pages/_shared/state.EXPLORER_SELECTION) feed the picker.
-    at.session_state["explorer.selection"] = ["W122A", "W122G"]
+    at.session_state["explorer.selection_ids"] = ["W122A", "W122G"]
     at.run()
     assert "Selection on the embedding map" in at.radio(key="saliency.w.source").options
     at.radio(key="saliency.w.source").set_value("Selection on the embedding map").run()

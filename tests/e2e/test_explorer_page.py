@@ -1,0 +1,89 @@
+"""A biologist loads a data set, maps it, lassoes one family and downloads exactly those ids."""
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+
+from tests.conftest import _families
+from tests.e2e.conftest import wait_idle
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+# Pixel positions of every point of the map, by trace name (in page coordinates).
+POINTS_JS = """() => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')].pop();
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const box = gd.getBoundingClientRect();
+  // _fullData holds decoded arrays (gd.data may hold plotly's base64 typed-array specs)
+  return gd._fullData.map(t => ({name: t.name, points: Array.from(t.x).map((x, i) => ({
+      id: t.customdata[i][0],
+      px: box.left + window.scrollX + xa._offset + xa.l2p(x),
+      py: box.top + window.scrollY + ya._offset + ya.l2p(t.y[i])}))}));
+}"""
+
+
+def _inside(poly, x, y) -> bool:
+    """Even-odd rule point-in-polygon (pixels)."""
+    inside = False
+    for (x1, y1), (x2, y2) in zip(poly, poly[1:] + poly[:1], strict=True):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def test_lasso_a_family_and_download_exactly_its_ids(page, app_url, tmp_path):
+    table = _families(n_per=20, seed=3)
+    csv = tmp_path / "families.csv"
+    table.to_csv(csv, index=False)
+    page.goto(app_url)
+    wait_idle(page)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_role("link", name="Data").click()
+    page.get_by_role("heading", name="Data").wait_for()
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
+    page.get_by_role("button", name="Use this data set").wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Use this data set").click()
+    page.get_by_text("is the active data set").wait_for()
+    nav.get_by_role("link", name="Embedding Explorer").click()
+    page.get_by_role("heading", name="Embedding Explorer").wait_for()
+    wait_idle(page)
+    page.get_by_text("Active data set").click()
+    wait_idle(page)
+    page.get_by_role("button", name="Embed and map").click()
+    page.locator(".js-plotly-plot .nsewdrag").first.wait_for()
+    wait_idle(page)
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+
+    traces = page.evaluate(POINTS_JS)
+    family = next(t for t in traces if t["name"] == "F0")
+    others = [p for t in traces if t["name"] != "F0" for p in t["points"]]
+    cx = sum(p["px"] for p in family["points"]) / len(family["points"])
+    cy = sum(p["py"] for p in family["points"]) / len(family["points"])
+    radius = max(math.hypot(p["px"] - cx, p["py"] - cy) for p in family["points"]) + 6
+    poly = [(cx + radius * math.cos(2 * math.pi * k / 32),
+             cy + radius * math.sin(2 * math.pi * k / 32)) for k in range(32)]
+    expected = {p["id"] for t in traces for p in t["points"] if _inside(poly, p["px"], p["py"])}
+    assert {p["id"] for p in family["points"]} <= expected
+    assert not any(_inside(poly, p["px"], p["py"]) for p in others), "family not separated"
+
+    page.mouse.move(*poly[0])
+    page.mouse.down()
+    for x, y in poly[1:] + poly[:1]:
+        page.mouse.move(x, y, steps=3)
+    page.mouse.up()
+    page.get_by_text(f"{len(expected)} selected").wait_for()
+    wait_idle(page)
+    shot = os.environ.get("PROTLENS_SCREENSHOT_DIR")
+    if shot:
+        page.screenshot(path=os.path.join(shot, "explorer_lasso.png"), full_page=True)
+    page.get_by_role("tab", name="Selection", exact=True).click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Ids (txt)").click()
+    ids = open(download.value.path(), encoding="utf-8").read().split()
+    assert len(ids) == len(set(ids)) == len(expected)
+    assert set(ids) == expected

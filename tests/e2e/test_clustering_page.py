@@ -36,11 +36,12 @@ def test_upload_cluster_and_see_curve_and_confusion(page, app_url, tmp_path):
     # A click on a confusion cell lists that cell's proteins.
     confusion = page.locator(".js-plotly-plot").filter(has_text="Hungarian-matched confusion")
     confusion.scroll_into_view_if_needed()
+    confusion.locator(".heatmaplayer").wait_for()  # drawn: axes and data are laid out
     x, y, cluster, family, count = confusion.evaluate(
-        """(el) => { const L = el._fullLayout, xa = L.xaxis, ya = L.yaxis;
+        """(el) => { const L = el._fullLayout, xa = L.xaxis, ya = L.yaxis, d = el.data[0];
                      const r = el.getBoundingClientRect();
                      return [r.left + xa._offset + xa.l2p(1), r.top + ya._offset + ya.l2p(1),
-                             xa._categories[1], ya._categories[1], el.data[0].z[1][1]]; }""")
+                             d.x[1], d.y[1], d.text[1][1]]; }""")  # z travels base64-packed
     page.mouse.click(x, y)
     page.get_by_text(f"{int(count)} protein(s) of {family} in cluster {cluster}").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0

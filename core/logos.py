@@ -20,10 +20,10 @@ def logo_matrix(rows: Sequence[str], *, kind: str = "information",
                 start: int = 0, stop: int | None = None) -> pd.DataFrame:
     """Position x residue matrix of aligned rows (columns ``start:stop``, 0-based).
 
-    ``information``: letter heights in bits (Shannon information, uniform background);
-    ``probability``: residue frequencies; ``counts``: raw counts. Gaps and X are ignored, so a
-    column's height reflects only the rows that have a residue there. The index is the 1-based
-    alignment column.
+    ``information``: letter heights in bits (frequency x information content against a uniform
+    background); ``probability``: residue frequencies; ``counts``: raw counts. Gaps and X are
+    ignored, so a column's height reflects only the rows that have a residue there; a column of
+    gaps only has no letters. No pseudocounts. The index is the 1-based alignment column.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
@@ -32,9 +32,21 @@ def logo_matrix(rows: Sequence[str], *, kind: str = "information",
         raise ValueError("no aligned columns to draw")
     import logomaker
 
-    matrix = logomaker.alignment_to_matrix(rows, to_type=kind, characters_to_ignore=".-XBZJUO*",
-                                           pseudocount=0.0 if kind == "counts" else 1.0)
-    matrix = matrix.reindex(columns=list(AA20), fill_value=0.0)
+    counts = logomaker.alignment_to_matrix(rows, to_type="counts",
+                                           characters_to_ignore=".-XBZJUO*")
+    counts = counts.reindex(columns=list(AA20), fill_value=0.0).astype(float)
+    if kind == "counts":
+        matrix = counts
+    else:
+        # Columns where every row has a gap stay all-zero (no letters) instead of 0/0.
+        totals = counts.sum(axis=1).to_numpy()[:, None]
+        prob = np.divide(counts.to_numpy(), totals, out=np.zeros(counts.shape),
+                         where=totals > 0)
+        if kind == "information":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                bits = np.where(prob > 0, prob * np.log2(prob * len(AA20)), 0.0).sum(axis=1)
+            prob = prob * bits[:, None]
+        matrix = pd.DataFrame(prob, columns=list(AA20))
     matrix.index = np.arange(start + 1, start + 1 + len(matrix))
     matrix.index.name = "column"
     return matrix

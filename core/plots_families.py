@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.logos import logo_matrix
+
 BARS = {
     "mean_blosum62": "(A) mean BLOSUM62, original vs reconstructed residue",
     "blosum62_common": "(B) BLOSUM62, most common original vs reconstructed residue",
@@ -45,11 +47,8 @@ def logo_pair(original: list[str], reconstructed: list[str], *, start: int, end:
     fig, axes = plt.subplots(2, 1, figsize=(max(6, 0.35 * (end - start + 1)), 4.4), sharex=True)
     for ax, rows, name in zip(axes, (original, reconstructed), ("original", "reconstructed"),
                               strict=True):
-        window = [r[start - 1:end] for r in rows]
-        counts = logomaker.alignment_to_matrix(window, to_type="probability",
-                                               characters_to_ignore="-.X", pseudocount=0)
-        counts.index = counts.index + start
-        logomaker.Logo(counts, ax=ax, color_scheme="chemistry")
+        freqs = logo_matrix(rows, kind="probability", start=start - 1, stop=end)
+        logomaker.Logo(freqs, ax=ax, color_scheme="chemistry")
         ax.set_ylabel("frequency")
         ax.set_title(f"{name} alignment, positions {start}-{end}", fontsize=10)
     axes[-1].set_xlabel("alignment position")

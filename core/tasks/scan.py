@@ -442,6 +442,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--heads", type=int, default=ScanConfig.n_heads)
     parser.add_argument("--hidden", type=int, default=0, help="MLP head width (0 = linear)")
     parser.add_argument("--self-label", action="store_true")
+    parser.add_argument("--sweep", default=None, metavar="K,K,...",
+                        help="instead of training: sweep these numbers of clusters and print "
+                             "the silhouette's suggestion ('auto' = the default candidates)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None)
 
@@ -468,6 +471,17 @@ def cli_train(args) -> int:
               "knn": args.knn,
               "n_heads": args.heads, "hidden": args.hidden, "self_label": args.self_label}
     store = RunStore()
+    if args.sweep:
+        ks = [] if args.sweep == "auto" else [int(k) for k in args.sweep.split(",")]
+        run_id = run_inline("scan.sweep", {"table": table, "label": label, "encoder": args.encoder,
+                                           "ks": ks, "config": {"knn": args.knn}},
+                            store, method="scan_sweep", name=f"{args.encoder} sweep on {name}",
+                            config={"encoder": args.encoder, "ks": ks},
+                            dataset={"name": name, "n": len(table)}, seed=args.seed,
+                            device=args.device)
+        return print_outcome(store, run_id, show=lambda run: store.load_table(
+            run.id, "sweep").round(3).to_string(index=False)
+            + f"\nsuggested number of clusters: {int(run.metrics['suggested_k'])}")
     run_id = run_inline("scan.fit", {"table": table, "label": label, "encoder": args.encoder,
                                      "config": config},
                         store, method="scan", name=f"SCAN ({args.encoder}) on {name}",

@@ -36,7 +36,6 @@ DEFAULTS = {
     DATA_UPLOAD_SIG: None,
     RUNS_SELECTED: None,
     RUNS_CONFIRM_DELETE: None,
-    EXPLORER_SELECTION: None,
 }
 
 

@@ -56,3 +56,15 @@ def test_sweep_job_stores_table_and_suggestion(workspace, synthetic):
     assert list(sweep["k"]) == [2, 3, 4] and "nmi" in sweep
     assert run.metrics["suggested_k"] in (2, 3, 4)
     assert run.summary["key_metric"]["name"] == "suggested_k"
+
+
+@pytest.mark.slow  # > 5 s on the shared 2-core CPU
+def test_cli_sweep_prints_the_table_and_suggestion(workspace, synthetic, tmp_path, capsys):
+    from core.__main__ import main
+
+    csv = tmp_path / "three.csv"
+    synthetic[["id", "sequence", "family"]].to_csv(csv, index=False)
+    code = main(["train", "scan", "--input", str(csv), "--label", "family", "--encoder", "kmer",
+                 "--sweep", "2,3,4"])
+    out = capsys.readouterr().out
+    assert code == 0 and "silhouette" in out and "suggested number of clusters:" in out

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from tests.conftest import _families
-from tests.e2e.conftest import wait_idle
+from tests.e2e.conftest import activate_upload, wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -37,17 +37,7 @@ def test_lasso_a_family_and_download_exactly_its_ids(page, app_url, tmp_path):
     table = _families(n_per=20, seed=3)
     csv = tmp_path / "families.csv"
     table.to_csv(csv, index=False)
-    page.goto(app_url)
-    wait_idle(page)
-    nav = page.locator('[data-testid="stSidebarNav"]')
-    nav.get_by_role("link", name="Data").click()
-    page.get_by_role("heading", name="Data").wait_for()
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
-    page.get_by_role("button", name="Use this data set").wait_for()
-    wait_idle(page)
-    page.get_by_role("button", name="Use this data set").click()
-    page.get_by_text("is the active data set").wait_for()
+    nav = activate_upload(page, app_url, csv)
     nav.get_by_role("link", name="Embedding Explorer").click()
     page.get_by_role("heading", name="Embedding Explorer").wait_for()
     wait_idle(page)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from core.datasets import get_spec
+from core.datasets import DatasetNotFound, get_spec
 from pages._shared.cache import get_store, load_builtin
 from pages._shared.data import active_info, active_table
 from pages._shared.progress import watch_run
@@ -32,7 +32,13 @@ def pick_data(builtin: list[str], *, key: str) -> DataChoice:
     if source == BUILTIN:
         name = st.selectbox(BUILTIN, builtin, key=f"{key}.w.builtin",
                             format_func=lambda n: f"{n} — {get_spec(n).title}")
-        return DataChoice(load_builtin(name), name, get_spec(name).label, True)
+        try:
+            table = load_builtin(name)
+        except DatasetNotFound as exc:
+            st.warning(f"{exc}\n\nYou can still upload your own data on the **Data** page and "
+                       "pick **Active data set** here.", icon=":material/cloud_off:")
+            st.stop()
+        return DataChoice(table, name, get_spec(name).label, True)
     return DataChoice(active_table(), active["name"], None, False)
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from core.jobs import run_inline
 from core.store import RunStore
+from tests.conftest import shared_data_or_skip
 from tests.core.test_text import tiny_table
 from tests.pages.conftest import open_page
 
@@ -26,6 +27,7 @@ def tiny_run(workspace) -> str:
 
 @pytest.mark.slow
 def test_page_shows_results_and_searches_text(app, workspace):
+    shared_data_or_skip("protein_text")  # the page opens on the built-in set
     run_id = tiny_run(workspace)
     run = RunStore(workspace).get(run_id)
     assert {"baseline_infonce", "triplet", "mixed"} == set(run.summary["models"])
@@ -45,6 +47,7 @@ def test_page_shows_results_and_searches_text(app, workspace):
 
 
 def test_page_without_runs_says_how_to_start(app, workspace):
+    shared_data_or_skip("protein_text")
     at = open_page(app, "text.py")
     assert not at.exception
     assert any("No retrieval model yet" in i.value for i in at.info)

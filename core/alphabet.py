@@ -12,7 +12,7 @@ anything unknown to "unknown" (token 21, an all-zero one-hot row, the BLOSUM62 X
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -39,6 +39,22 @@ def _as_list(sequences: str | Iterable[str]) -> list[str]:
 def _ascii_codes(seq: str) -> np.ndarray:
     # One byte per character: non-ASCII characters become '?' (unknown), so positions stay put.
     return np.frombuffer(seq.encode("ascii", errors="replace"), dtype=np.uint8)
+
+
+def alignment_codes(rows: Sequence[str]) -> np.ndarray:
+    """(N, W) ASCII codes of aligned rows of equal width (non-ASCII becomes '?')."""
+    rows = list(rows)
+    if not rows:
+        return np.zeros((0, 0), dtype=np.uint8)
+    if len({len(r) for r in rows}) != 1:
+        raise ValueError("aligned rows must all have the same length")
+    return _ascii_codes("".join(rows)).reshape(len(rows), -1)
+
+
+def gap_mask(rows: Sequence[str]) -> np.ndarray:
+    """(N, W) True where an aligned row has a gap ('-' or '.')."""
+    codes = alignment_codes(rows)
+    return np.isin(codes, np.frombuffer(_GAP_CHARS.encode(), dtype=np.uint8))
 
 
 def _build_token_lut() -> np.ndarray:

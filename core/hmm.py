@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.alphabet import gap_mask
+
 _NOT_RESIDUE = re.compile(r"[^A-Za-z]")
 _INSERTS = re.compile(r"[a-z.]")
 
@@ -125,8 +127,7 @@ def align_group(ids: Sequence[str], sequences: Sequence[str], *, seed: int = 0,
 
 
 def column_occupancy(rows: Sequence[str]) -> np.ndarray:
-    """Share of rows with a residue (not ``-``) in each column."""
+    """Share of rows with a residue (not a gap) in each column."""
     if not rows:
         return np.zeros(0)
-    matrix = np.frombuffer("".join(rows).encode(), dtype="S1").reshape(len(rows), -1)
-    return (matrix != b"-").mean(axis=0)
+    return 1.0 - gap_mask(rows).mean(axis=0)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-GAP_CHARS = "-."
+from core.alphabet import alignment_codes, gap_mask
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,6 @@ class Prepared:
         return sorted(self.table["family"].unique())
 
 
-def _gap_matrix(aligned: list[str]) -> np.ndarray:
-    arr = np.frombuffer("".join(aligned).encode("ascii", "replace"), dtype=np.uint8)
-    arr = arr.reshape(len(aligned), -1)
-    return (arr == ord("-")) | (arr == ord("."))  # (N, W) True = gap
-
-
 def _family_steps(rows: pd.DataFrame, cfg: PreprocessConfig):
     """Filters of one family; yields report rows and returns (kept rows, kept columns)."""
     steps = []
@@ -72,7 +66,7 @@ def _family_steps(rows: pd.DataFrame, cfg: PreprocessConfig):
     rows = rows[keep.to_numpy()]
     if len(rows) == 0:
         return rows, np.arange(0), steps
-    gaps = _gap_matrix(rows["aligned"].tolist())
+    gaps = gap_mask(rows["aligned"].tolist())  # (N, W) True = gap
     sparse = gaps.mean(0) > cfg.seq_gap_column
     culprits = (~gaps[:, sparse]).any(1)
     steps.append(("gap rule 1 (>%.1f%% gap columns)" % (100 * cfg.seq_gap_column),
@@ -86,8 +80,7 @@ def _family_steps(rows: pd.DataFrame, cfg: PreprocessConfig):
 
 def trim(aligned: list[str], cols: np.ndarray) -> list[str]:
     """Keep ``cols`` of each row; '.' becomes '-', letters upper case."""
-    arr = np.frombuffer("".join(aligned).encode("ascii", "replace"), dtype=np.uint8)
-    arr = arr.reshape(len(aligned), -1)[:, cols]
+    arr = alignment_codes(aligned)[:, cols]
     return [bytes(r).decode().replace(".", "-").upper() for r in arr]
 
 

@@ -50,3 +50,9 @@ class Settings:
             job_workers=max(1, int(os.environ.get("PROTLENS_JOB_WORKERS", "1"))),
             offline=os.environ.get("PROTLENS_OFFLINE", "") not in ("", "0", "false"),
         )
+
+
+def check_choice(name: str, value, choices) -> None:
+    """Raise ``ValueError`` naming the option and its allowed values unless ``value`` is one."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, not {value!r}")

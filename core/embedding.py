@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from core.config import check_choice
 from core.progress import ProgressCallback, report
 
 PROFILE_KINDS = ("onehot", "blosum")
@@ -52,8 +53,7 @@ class ProfileEncoder:
     """
 
     def __init__(self, kind: str = "blosum", width: int | None = None):
-        if kind not in PROFILE_KINDS:
-            raise ValueError(f"profile kind must be one of {PROFILE_KINDS}, not {kind!r}")
+        check_choice("profile kind", kind, PROFILE_KINDS)
         self.kind = kind
         self.width = width
 

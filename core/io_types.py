@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from core.config import check_choice
+
 FORMATS = ("fasta", "aligned_fasta", "a2m", "stockholm", "csv", "tsv")
 ALIGNED_FORMATS = ("aligned_fasta", "a2m", "stockholm")
 NONSTANDARD_POLICIES = ("keep", "to_x", "reject")
@@ -127,8 +129,7 @@ def _fail(source: str, code: str, message: str, fmt: str = "unknown") -> Validat
 
 
 def _check_policy(nonstandard: str) -> None:
-    if nonstandard not in NONSTANDARD_POLICIES:
-        raise ValueError(f"nonstandard must be one of {NONSTANDARD_POLICIES}, got {nonstandard!r}")
+    check_choice("nonstandard", nonstandard, NONSTANDARD_POLICIES)
 
 
 def _lines(text: str) -> list[str]:

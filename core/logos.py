@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from core.alphabet import AA20
+from core.config import check_choice
 
 KINDS = ("information", "probability", "counts")
 
@@ -25,8 +26,7 @@ def logo_matrix(rows: Sequence[str], *, kind: str = "information",
     ignored, so a column's height reflects only the rows that have a residue there; a column of
     gaps only has no letters. No pseudocounts. The index is the 1-based alignment column.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}")
+    check_choice("kind", kind, KINDS)
     rows = [str(r)[start:stop] for r in rows]
     if not rows or not rows[0]:
         raise ValueError("no aligned columns to draw")
@@ -78,8 +78,7 @@ def figure_bytes(fig, fmt: str = "png", *, dpi: int = 150) -> bytes:
     """The figure as PNG or SVG bytes; the figure is closed afterwards."""
     import matplotlib.pyplot as plt
 
-    if fmt not in ("png", "svg"):
-        raise ValueError("fmt must be 'png' or 'svg'")
+    check_choice("fmt", fmt, ("png", "svg"))
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, dpi=dpi, bbox_inches="tight")
     plt.close(fig)

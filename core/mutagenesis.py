@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from core.alphabet import AA20
+from core.config import check_choice
 from core.mutations import Mutation
 
 ACQUISITIONS = ("ei", "ucb")
@@ -120,8 +121,7 @@ def acquisition(mean: np.ndarray, std: np.ndarray, *, kind: str = "ei", incumben
     False`` both are computed on the negated property, so higher is always better."""
     from scipy.stats import norm
 
-    if kind not in ACQUISITIONS:
-        raise ValueError(f"kind must be one of {ACQUISITIONS}, not {kind!r}")
+    check_choice("kind", kind, ACQUISITIONS)
     sign = 1.0 if maximize else -1.0
     mu, sd = sign * np.asarray(mean, float), np.asarray(std, float)
     if kind == "ucb":

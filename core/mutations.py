@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.alphabet import ALPHABET
+from core.config import check_choice
 
 THREE_TO_ONE = {
     "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E",
@@ -217,8 +218,7 @@ def format_mutations(mutations: Iterable[Mutation], *, style: str = "compact") -
     (``"p.="`` for HGVS).
     """
     muts = list(mutations)
-    if style not in STYLES:
-        raise ValueError(f"style must be one of {STYLES}, got {style!r}")
+    check_choice("style", style, STYLES)
     if style == "hgvs":
         if not muts:
             return "p.="

@@ -5,6 +5,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from core.config import check_choice
+
 METHODS = ("pca", "tsne", "umap")
 
 
@@ -20,8 +22,7 @@ class ProjectionConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if self.method not in METHODS:
-            raise ValueError(f"projection must be one of {METHODS}, not {self.method!r}")
+        check_choice("projection", self.method, METHODS)
         if self.perplexity <= 0 or self.n_neighbors < 2 or not 0 <= self.min_dist <= 1:
             raise ValueError("perplexity > 0, n_neighbors >= 2 and 0 <= min_dist <= 1 please")
 

@@ -31,6 +31,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from core.config import check_choice
+
 METHODS = ("ig", "gradxinput", "maxpool")
 BASELINES = ("padding", "parent", "composition")
 TARGETS = ("property", "embedding_dim", "distance")
@@ -58,12 +60,9 @@ class SaliencyConfig:
     internal_batch_size: int = 128
 
     def __post_init__(self):
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
-        if self.baseline not in BASELINES:
-            raise ValueError(f"baseline must be one of {BASELINES}, not {self.baseline!r}")
-        if self.target not in TARGETS:
-            raise ValueError(f"target must be one of {TARGETS}, not {self.target!r}")
+        check_choice("method", self.method, METHODS)
+        check_choice("baseline", self.baseline, BASELINES)
+        check_choice("target", self.target, TARGETS)
         if self.n_steps < 2 or self.internal_batch_size < 1 or self.dim < 0:
             raise ValueError("n_steps >= 2, internal_batch_size >= 1 and dim >= 0 please")
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from core.config import check_choice
+
 MINING = ("all", "semihard", "hard")
 
 
@@ -88,10 +90,8 @@ def triplet_loss(emb: torch.Tensor, labels: torch.Tensor, *, margin: float = 0.2
     stats : dict
         ``n_valid`` triplets, ``frac_active`` (share with a positive loss).
     """
-    if reduction not in ("active", "mean"):
-        raise ValueError(f"reduction must be 'active' or 'mean', not {reduction!r}")
-    if mining not in MINING:
-        raise ValueError(f"mining must be one of {MINING}, not {mining!r}")
+    check_choice("reduction", reduction, ("active", "mean"))
+    check_choice("mining", mining, MINING)
     dist = pairwise_distances(emb)  # (B, B)
     valid = valid_triplets(labels, min_gap=min_gap)  # (B, B, B)
     m = triplet_margin(labels, margin, scale=margin_scale)

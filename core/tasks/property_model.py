@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from core.config import check_choice
 from core.models.triplet_cnn import TripletCNNConfig
 from core.progress import ProgressEvent, report
 from core.tasks.property_train import TrainConfig
@@ -67,10 +68,8 @@ class PropertyConfig:
             object.__setattr__(self, "encoder", TripletCNNConfig(**self.encoder))
         if isinstance(self.train, dict):
             object.__setattr__(self, "train", TrainConfig(**self.train))
-        if self.readout not in READOUTS:
-            raise ValueError(f"readout must be one of {READOUTS}, not {self.readout!r}")
-        if self.input not in INPUTS:
-            raise ValueError(f"input must be one of {INPUTS}, not {self.input!r}")
+        check_choice("readout", self.readout, READOUTS)
+        check_choice("input", self.input, INPUTS)
         if self.n_models < 1 or self.gp_restarts < 0:
             raise ValueError("n_models >= 1 and gp_restarts >= 0 please")
 

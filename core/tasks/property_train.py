@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from core.config import check_choice
 from core.models.triplet_cnn import RegressionHead, TripletCNNConfig, TripletCNNEncoder, plan_batch
 from core.progress import ProgressEvent, report
 from core.tasks.losses import MINING, triplet_loss
@@ -49,12 +50,9 @@ class TrainConfig:
     min_epochs: int = 5
 
     def __post_init__(self):
-        if self.objective not in ("triplet", "mse"):
-            raise ValueError(f"objective must be 'triplet' or 'mse', not {self.objective!r}")
-        if self.margin_mode not in ("fixed", "scaled"):
-            raise ValueError(f"margin_mode must be 'fixed' or 'scaled', not {self.margin_mode!r}")
-        if self.mining not in MINING:
-            raise ValueError(f"mining must be one of {MINING}, not {self.mining!r}")
+        check_choice("objective", self.objective, ("triplet", "mse"))
+        check_choice("margin_mode", self.margin_mode, ("fixed", "scaled"))
+        check_choice("mining", self.mining, MINING)
         if self.epochs < 1 or self.batch_size < 3 or self.lr <= 0 or self.margin < 0:
             raise ValueError("epochs >= 1, batch_size >= 3, lr > 0 and margin >= 0 please")
         if not 0.0 <= self.val_fraction < 0.9:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from core.config import check_choice
 from core.progress import ProgressCallback, report
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,7 @@ class ScanConfig:
     def __post_init__(self):
         if self.n_clusters < 2 or self.knn < 1 or self.n_heads < 1 or self.epochs < 1:
             raise ValueError("n_clusters >= 2, knn >= 1, n_heads >= 1 and epochs >= 1 please")
-        if self.normalize not in NORMALIZATIONS:
-            raise ValueError(f"normalize must be one of {NORMALIZATIONS}")
+        check_choice("normalize", self.normalize, NORMALIZATIONS)
         if not 0.5 < self.confidence < 1 or self.batch_size < 2 or self.lr <= 0:
             raise ValueError("0.5 < confidence < 1, batch_size >= 2 and lr > 0 please")
 

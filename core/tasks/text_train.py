@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from core.config import check_choice
 from core.progress import ProgressCallback, report
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,7 @@ class TextTrainConfig:
     amp: bool = True
 
     def __post_init__(self):
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}")
+        check_choice("loss", self.loss, LOSSES)
         if self.epochs < 1 or self.batch_size < 2 or self.grad_accum < 1:
             raise ValueError("epochs >= 1, batch_size >= 2 and grad_accum >= 1 please")
         if self.margin < 0 or self.triplet_weight < 0:

@@ -8,8 +8,8 @@ import streamlit as st
 from core import plots
 from core.io import ValidationError, read_sequences, to_csv_bytes, to_npy_bytes, to_parquet_bytes
 from core.papers import PROPERTY_TABLE_I
-from pages._shared.cache import property_model, run_arrays, run_bundle, run_projection, run_table
-from pages._shared.views import projection_controls
+from pages._shared.cache import property_model, run_arrays, run_projection, run_table
+from pages._shared.views import projection_controls, run_zip_button
 
 OURS = "triplet_cnn_gp"
 SCORE_COLUMNS = ["model", "role", "mae", "spearman", "r2", "coverage_1sd", "coverage_2sd",
@@ -131,9 +131,7 @@ def _downloads(run, preds: pd.DataFrame, arrays: dict) -> None:
     cols[2].download_button("Embeddings (NPY, rows as in the CSV)",
                             to_npy_bytes(arrays["embedding"]), file_name=f"{run.id}_embeddings.npy",
                             key="property.w.dl_npy", icon=":material/download:")
-    cols[3].download_button("Trained run (zip)", run_bundle(run.id, run.finished, run.name),
-                            file_name=f"{run.id}.zip", mime="application/zip",
-                            key="property.w.dl_run", icon=":material/download:")
+    run_zip_button(cols[3], run, key="property.w.dl_run", label="Trained run (zip)")
 
 
 def show_results(run) -> None:

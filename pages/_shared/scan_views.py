@@ -6,9 +6,9 @@ import streamlit as st
 
 from core import plots
 from core.io import to_csv_bytes
-from pages._shared.cache import run_arrays, run_bundle, run_projection, run_table
+from pages._shared.cache import run_arrays, run_projection, run_table
 from pages._shared.scan_logo_view import cluster_logo
-from pages._shared.views import projection_controls
+from pages._shared.views import projection_controls, run_zip_button
 
 METRICS = [("nmi", "NMI"), ("ari", "ARI"), ("acc", "Accuracy (matched)"), ("aupr", "AUPR")]
 
@@ -141,6 +141,4 @@ def show_results(run) -> None:
             cols[1].download_button("Confusion matrix (CSV)", to_csv_bytes(confusion),
                                     file_name=f"{run.id}_confusion.csv", mime="text/csv",
                                     key="scan.w.dl_conf", icon=":material/download:")
-        cols[2].download_button("Run (zip)", run_bundle(run.id, run.finished, run.name),
-                                file_name=f"{run.id}.zip", mime="application/zip",
-                                key="scan.w.dl_run", icon=":material/download:")
+        run_zip_button(cols[2], run, key="scan.w.dl_run")

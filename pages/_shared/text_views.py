@@ -9,7 +9,8 @@ import streamlit as st
 
 from core import plots_text
 from core.io import to_csv_bytes
-from pages._shared.cache import get_store, run_arrays, run_bundle, run_table
+from pages._shared.cache import get_store, run_arrays, run_table
+from pages._shared.views import run_zip_button
 
 KINDS = {"hard": "Hard (twins)", "easy": "Easy (random negative)"}
 
@@ -182,6 +183,4 @@ def show_results(run) -> None:
         cols[1].download_button("Scores of every case (CSV)", to_csv_bytes(cases),
                                 file_name=f"{run.id}_scores.csv", mime="text/csv",
                                 key="text.w.dl_cases", icon=":material/download:")
-        cols[2].download_button("Run (zip)", run_bundle(run.id, run.finished, run.name),
-                                file_name=f"{run.id}.zip", mime="application/zip",
-                                key="text.w.dl_run", icon=":material/download:")
+        run_zip_button(cols[2], run, key="text.w.dl_run")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core import describe, plots
 from core.io import ValidationReport, to_csv_bytes, to_fasta_bytes, to_parquet_bytes
+from pages._shared.cache import run_bundle
 
 
 def show_report(report: ValidationReport, *, key: str) -> None:
@@ -76,6 +77,13 @@ def download_table(table: pd.DataFrame, *, key: str, stem: str) -> None:
     cols[2].download_button("Parquet", to_parquet_bytes(table), file_name=f"{stem}.parquet",
                             mime="application/octet-stream", key=f"{key}.w.parquet",
                             icon=":material/download:")
+
+
+def run_zip_button(where, run, *, key: str, label: str = "Run (zip)") -> None:
+    """The run's export bundle as a download button in ``where`` (a column or ``st``)."""
+    where.download_button(label, run_bundle(run.id, run.finished, run.name),
+                          file_name=f"{run.id}.zip", mime="application/zip", key=key,
+                          icon=":material/download:")
 
 
 PROJECTION_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}

@@ -241,11 +241,13 @@ def central_members(features: np.ndarray, assignments: np.ndarray
 
 
 def prototypes(features: np.ndarray, assignments: np.ndarray, *, ids: Sequence[str],
-               n: int = 5) -> pd.DataFrame:
-    """The ``n`` most central members of each cluster: highest cosine to the cluster mean."""
+               n: int = 5, order: dict | None = None) -> pd.DataFrame:
+    """The ``n`` most central members of each cluster: highest cosine to the cluster mean
+    (``order``: :func:`central_members` of the same data, when already computed)."""
     ids = np.asarray(ids)
     rows = []
-    for j, (idx, sim) in central_members(features, assignments).items():
+    order = central_members(features, assignments) if order is None else order
+    for j, (idx, sim) in order.items():
         for rank, (i, s) in enumerate(zip(idx[:n], sim[:n], strict=True)):
             rows.append({"cluster": f"c{j}", "rank": rank + 1, "index": int(i),
                          "id": str(ids[i]), "similarity": float(s)})

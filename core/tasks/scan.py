@@ -136,12 +136,14 @@ def mine_neighbours(features: np.ndarray, k: int, *, chunk: int = 2048) -> np.nd
 
 def fit_scan(features: np.ndarray, cfg: ScanConfig = ScanConfig(), *, seed: int = 0,
              device=None, labels: np.ndarray | None = None,
+             neighbours: np.ndarray | None = None,
              on_progress: ProgressCallback | None = None) -> ScanFit:
     """Train SCAN heads on fixed features (N, D); see the module docstring.
 
     ``labels`` (int codes, -1 = missing) only add NMI/accuracy to the history per epoch; they
-    never influence training. Reproducible for a given seed on a given device; global random
-    state is left untouched.
+    never influence training. ``neighbours`` (N, >= K), mined by :func:`mine_neighbours` on
+    the same preprocessed features, skips the mining (a sweep mines once for every fit).
+    Reproducible for a given seed on a given device; global random state is left untouched.
     """
     import torch
     from sklearn.metrics import normalized_mutual_info_score
@@ -152,7 +154,8 @@ def fit_scan(features: np.ndarray, cfg: ScanConfig = ScanConfig(), *, seed: int 
 
     device = torch.device(device) if device is not None else torch.device("cpu")
     x_np, mean, scale = preprocess(features, cfg.normalize)
-    neighbours = mine_neighbours(x_np, cfg.knn)
+    neighbours = (mine_neighbours(x_np, cfg.knn) if neighbours is None
+                  else np.ascontiguousarray(neighbours[:, :cfg.knn]))
     n, k = neighbours.shape
     # Unit-length rows have features of size ~1/sqrt(D): rescale to unit RMS per feature so the
     # head's learning rate means the same for every encoder width and normalisation.
@@ -338,11 +341,13 @@ def evaluate_fit(fit: ScanFit, features: np.ndarray, *, labels: np.ndarray | Non
             if "nmi" in row:
                 metrics[f"{row['method']}_nmi"] = row["nmi"]
     tables["clusters"] = cm.cluster_table(assign, probs, labels, class_names)
-    tables["prototypes"] = cm.prototypes(x, assign, ids=ids)
+    order = cm.central_members(x, assign)
+    tables["prototypes"] = cm.prototypes(x, assign, ids=ids, order=order)
     if profiles:
         from core.tasks.scan_profiles import cluster_alignments
 
-        tables["alignments"] = cluster_alignments(x, assign, ids=ids, sequences=sequences)
+        tables["alignments"] = cluster_alignments(x, assign, ids=ids, sequences=sequences,
+                                                  order=order)
     tables["confidence_hist"] = cm.confidence_histogram(probs)
     return {"metrics": metrics, "tables": tables}
 

@@ -18,16 +18,18 @@ MAX_MEMBERS = 100
 
 def cluster_alignments(features: np.ndarray, assignments: np.ndarray, *, ids: Sequence[str],
                        sequences: Sequence[str], max_members: int = MAX_MEMBERS,
+                       order: dict | None = None,
                        on_progress: ProgressCallback | None = None) -> pd.DataFrame:
     """Table ``cluster, rank, id, similarity, aligned`` (match columns of the cluster's HMM).
 
-    Clusters are aligned independently, so widths differ between clusters. A cluster whose
+    ``order``: :func:`~core.cluster_metrics.central_members` of the same data, when already
+    computed. Clusters are aligned independently, so widths differ between clusters. A cluster whose
     alignment fails (e.g. members without residues) is skipped with no rows.
     """
     ids = np.asarray(ids).astype(str)
     sequences = list(sequences)
     frames = []
-    order = central_members(features, assignments)
+    order = central_members(features, assignments) if order is None else order
     for done, (j, (idx, sim)) in enumerate(order.items(), start=1):
         idx, sim = idx[:max_members], sim[:max_members]
         try:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core.progress import ProgressCallback, report
-from core.tasks.scan import ScanConfig, fit_scan, preprocess
+from core.tasks.scan import ScanConfig, fit_scan, mine_neighbours, preprocess
 
 #: A sweep's fits are cheaper than a full run: 3 heads and 300 updates each.
 SWEEP_OVERRIDES = {"n_heads": 3, "min_steps": 300, "epochs": 20, "self_label": False}
@@ -50,11 +50,12 @@ def sweep_clusters(features: np.ndarray, ks: Sequence[int], *, cfg: ScanConfig |
         raise ValueError(f"cannot make {ks[-1]} clusters of {len(features)} proteins")
     cfg = cfg or ScanConfig()
     x = preprocess(features, cfg.normalize)[0]
+    neighbours = mine_neighbours(x, cfg.knn)  # the same for every candidate: mine once
     rows = []
     for step, k in enumerate(ks, start=1):
         t0 = time.perf_counter()
         quick = replace(cfg, n_clusters=k, **SWEEP_OVERRIDES)
-        fit = fit_scan(features, quick, seed=seed, device=device)
+        fit = fit_scan(features, quick, seed=seed, device=device, neighbours=neighbours)
         last = fit.history[-1]
         row = {"k": k, "scan_loss": last["loss"], "consistency": last["consistency"],
                **unsupervised_scores(x, fit.assignments, fit.probabilities,

@@ -16,7 +16,7 @@ from pages._shared.progress import status_label, watch_run
 PAGES = Path(__file__).resolve().parent
 # method -> the page that made its runs (it shows the run again from "<method>.run_id").
 # A method whose page is named after it needs no entry.
-RUN_PAGES = {"scan": "clustering.py"}
+RUN_PAGES = {"scan": "clustering.py", "scan_sweep": "clustering.py"}
 store = get_store()
 
 

@@ -3,7 +3,10 @@
 For each size N, the explorer's own figure (:func:`core.plots_explorer.explorer_map`, WebGL,
 ids in customdata, 5 categories) of N clustered points is written as a self-contained HTML
 file and opened in Debian's Chromium (Playwright, ``--disable-gpu``: WebGL runs in software).
-A lasso (a 24-gon around one quarter of the plot) is drawn with the mouse.
+A lasso (a 24-gon around one quarter of the plot) is drawn with the mouse. ``engine`` picks
+what draws the lasso: ``"lasso_map"`` (the page's map, :mod:`core.lasso_map`: outline on an
+overlay, points tested once on release) or ``"plotly"`` (plotly.js's own lasso, which re-tests
+and re-draws every point while the mouse moves).
 
 **Responds** means all three: (1) while the lasso is drawn, the mean time per mouse move is
 at most ``lag_s`` (0.1 s) above that of the first, 1,000-point map (the outline follows the
@@ -78,11 +81,27 @@ def _expected(coords: np.ndarray, poly_px, box: dict) -> tuple[int, int]:
     return lo, hi
 
 
-def lasso_trial(page, n: int, folder: Path, *, limit_s: float = 2.0) -> dict:
+ENGINES = ("lasso_map", "plotly")
+HOOK = "window.__sel = {n: sel.ids.length, t: performance.now(), ids: sel.ids.slice(0, 5)};"
+
+
+def _write_map(fig, html: Path, engine: str) -> None:
+    if engine == "plotly":
+        fig.write_html(html, include_plotlyjs=True, post_script=POST)
+    elif engine == "lasso_map":
+        from core.lasso_map import standalone_html
+
+        html.write_text(standalone_html(fig, on_select=HOOK), encoding="utf-8")
+    else:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+
+
+def lasso_trial(page, n: int, folder: Path, *, limit_s: float = 2.0,
+                engine: str = "lasso_map") -> dict:
     """Load the map of ``n`` points, draw the lasso, time the selection event."""
     fig, coords = probe_figure(n)
-    html = folder / f"map_{n}.html"
-    fig.write_html(html, include_plotlyjs=True, post_script=POST)
+    html = folder / f"map_{engine}_{n}.html"
+    _write_map(fig, html, engine)
     t0 = time.perf_counter()
     page.goto(html.as_uri(), timeout=600_000)
     page.wait_for_function("window.__ready !== undefined", timeout=600_000)
@@ -108,7 +127,7 @@ def lasso_trial(page, n: int, folder: Path, *, limit_s: float = 2.0) -> dict:
     lo, hi = _expected(coords, poly, box)
     exact = got is not None and lo <= got["n"] <= hi
     responds = bool(exact and response_s is not None and response_s <= limit_s)
-    trial = {"n": n, "load_s": round(load_s, 2), "drag_s": round(drag_s, 2),
+    trial = {"n": n, "engine": engine, "load_s": round(load_s, 2), "drag_s": round(drag_s, 2),
              "move_s": round(drag_s / (2 * len(poly)), 4),
              "response_s": None if response_s is None else round(response_s, 3),
              "selected": None if got is None else got["n"], "expected": [lo, hi],
@@ -117,8 +136,8 @@ def lasso_trial(page, n: int, folder: Path, *, limit_s: float = 2.0) -> dict:
     return trial
 
 
-def max_interactive_points(sizes=None, *, limit_s: float = 2.0,
-                           lag_s: float = 0.1) -> dict | None:
+def max_interactive_points(sizes=None, *, limit_s: float = 2.0, lag_s: float = 0.1,
+                           engine: str = "lasso_map") -> dict | None:
     """Largest N whose lasso responds (module docstring); ``None`` without a browser."""
     try:
         from playwright.sync_api import sync_playwright
@@ -134,7 +153,7 @@ def max_interactive_points(sizes=None, *, limit_s: float = 2.0,
         for n in sizes or SIZES:
             page = browser.new_page(viewport={"width": 1100, "height": 800})
             try:
-                trial = lasso_trial(page, n, Path(tmp), limit_s=limit_s)
+                trial = lasso_trial(page, n, Path(tmp), limit_s=limit_s, engine=engine)
             except Exception as exc:  # a page that crashes or times out does not respond
                 trial = {"n": n, "responds": False, "error": str(exc).splitlines()[0][:200]}
             finally:
@@ -147,7 +166,7 @@ def max_interactive_points(sizes=None, *, limit_s: float = 2.0,
                 break
             best = n
         browser.close()
-    return {"max_interactive_points": best, "trials": trials,
+    return {"max_interactive_points": best, "engine": engine, "trials": trials,
             "definition": f"mean lasso mouse-move time within {lag_s:g} s of the 1,000-point "
                           f"map's, plotly_selected within {limit_s:g} s of releasing a 24-gon "
                           "lasso, with exactly the points inside it (headless Chromium, "

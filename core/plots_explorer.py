@@ -2,7 +2,8 @@
 
 Static PNG/SVG export uses Kaleido 1.x (MIT), which drives a local Chrome/Chromium (here
 Debian's ``/usr/bin/chromium``); nothing is downloaded. Without either, :func:`figure_bytes`
-says why and HTML export still works (it embeds plotly.js, so the file opens offline).
+says why and HTML export still works (:func:`core.lasso_map.standalone_html` embeds plotly.js,
+so the file opens offline).
 """
 from __future__ import annotations
 
@@ -114,11 +115,6 @@ def density_map(grid, *, title: str = "Density (all points)", axis: str = "dim",
                       xaxis_title=f"{axis} 1", yaxis_title=f"{axis} 2",
                       margin=dict(l=10, r=10, t=40, b=10))
     return fig
-
-
-def figure_html(fig: go.Figure) -> bytes:
-    """A self-contained interactive HTML file (plotly.js inlined: opens offline)."""
-    return fig.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
 
 
 def figure_bytes(fig: go.Figure, fmt: str, *, width: int = 1200,

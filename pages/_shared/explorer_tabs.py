@@ -9,6 +9,7 @@ from core import plots_explorer as px_ex
 from core.explorer import Selection, knn_overlap, list_selections, neighbourhood_scores
 from core.io import ValidationError, read_sequences
 from pages._shared import explorer_views as ev
+from pages._shared.lasso_map import lasso_map
 
 
 @st.cache_data(show_spinner="Scoring neighbourhoods…", max_entries=16)
@@ -105,21 +106,16 @@ def compare_tab(result: dict, frame: pd.DataFrame, features, table: pd.DataFrame
                     coords=fitted_b.coords_)
     linked = set(st.session_state.get("explorer.cmp_ids") or [])
     cols = st.columns(2)
-    events = []
     for col, res, name in ((cols[0], result, "a"), (cols[1], result_b, "b")):
         title = f"{res['source']} · {ev.LABELS[res['config']['method']]}"
         fig = px_ex.explorer_map(np.asarray(res["coords"]), frame, color=style["color"],
                                  hover=style["hover"], highlight=linked or None, title=title,
                                  height=480)
-        events.append(col.plotly_chart(fig, key=f"explorer.cmp_{name}", on_select="rerun",
-                                       selection_mode=("lasso", "box")))
+        with col:
+            picked = lasso_map(fig, key=f"explorer.cmp_{name}")
         show_scores(res, features if name == "a" else emb_b.features, where=col)
-    for name, event in zip("ab", events, strict=True):
-        ids, _ = ev.selection_from_event(event, frame)
-        seen = f"explorer.cmp_seen_{name}"  # the last selection this map reported
-        if ids and ids != st.session_state.get(seen):
-            st.session_state[seen] = ids
-            st.session_state["explorer.cmp_ids"] = ids
+        if picked is not None:  # a new selection on either map is shown on both
+            st.session_state["explorer.cmp_ids"] = ev.valid_selection(picked, frame)["ids"]
             st.rerun()
     if linked:
         st.caption(f"{len(linked):,} proteins selected; they are highlighted on both maps.")

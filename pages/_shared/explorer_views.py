@@ -8,6 +8,7 @@ import streamlit as st
 from core import plots_explorer as px_ex
 from core.explorer import density_grid, in_box, in_polygon, stratified_sample
 from core.io import to_csv_bytes, to_fasta_bytes, to_npy_bytes, to_parquet_bytes
+from core.lasso_map import standalone_html
 from core.projection import METHODS, ProjectionConfig
 from pages._shared import state
 from pages._shared.cache import get_store
@@ -19,12 +20,14 @@ SHAPE = "explorer.selection_shape"  # {"lasso": [...], "box": [...]} of the curr
 HIGHLIGHT = "explorer.highlight"  # ids of a reloaded selection, highlighted on the map
 PLACED = "explorer.placed"  # DataFrame id, x, y of new sequences placed on the map
 COMPARE = "explorer.compare"  # dict like RESULT for the second map
+DRAWN = "explorer.drawn"  # the map's last selection as drawn: {ids, lasso, box}
 # Above SAMPLE_ABOVE points the scatter shows a stratified sample (and says so); above
 # AGGREGATE_ABOVE the overview is a density grid computed here, with drill-down to points.
-# 10,000: the lasso probe (core.lasso_probe) measured 0.2 s from release to selection and
-# 0.22 s per lasso mouse move (0.10 s at 1,000 points); at 30,000 and 100,000 the selection
-# still arrived (0.7 s, 1.4 s) but a mouse move took 0.5 and 1.5 s.
-SAMPLE_ABOVE = 10_000
+# 100,000: the lasso probe (core.lasso_probe, python -m core bench explorer) draws the lasso on
+# pages._shared.lasso_map's overlay in ~0.03 s per mouse move at every size up to 100,000
+# points and has the exact selection 1.3 s after release; plotly's own lasso (st.plotly_chart)
+# already lagged at 30,000 (0.28 s per move against 0.07 s at 1,000).
+SAMPLE_ABOVE = 100_000
 AGGREGATE_ABOVE = 250_000
 LABELS = {"pca": "PCA", "tsne": "t-SNE (openTSNE)", "umap": "UMAP"}
 PARAMS = {"pca": ("seed",), "tsne": ("perplexity", "metric", "seed"),
@@ -145,14 +148,11 @@ def shown_rows(frame: pd.DataFrame, keep: np.ndarray, color: str | None, *,
     return picked
 
 
-def selection_from_event(event, frame: pd.DataFrame) -> tuple[list[str], dict]:
-    """Ids picked in a plotly selection event (from customdata) and the shapes drawn."""
-    sel = event.selection if event is not None else None
-    if not sel:
-        return [], {}
-    ids = [str(p["customdata"][0]) for p in sel.get("points", []) if p.get("customdata")]
-    ids = list(dict.fromkeys(i for i in ids if i in set(frame["id"])))
-    return ids, {"lasso": list(sel.get("lasso", [])), "box": list(sel.get("box", []))}
+def valid_selection(picked: dict, frame: pd.DataFrame) -> dict:
+    """A map's selection ({ids, lasso, box}) keeping only ids of this map, each once."""
+    known = set(frame["id"])
+    ids = list(dict.fromkeys(i for i in picked.get("ids", []) if i in known))
+    return {"ids": ids, "lasso": list(picked.get("lasso", [])), "box": list(picked.get("box", []))}
 
 
 def ids_inside(frame: pd.DataFrame, shape: dict) -> list[str]:
@@ -216,10 +216,14 @@ def selection_table(frame: pd.DataFrame, ids: list[str], features: np.ndarray | 
 
 
 def figure_downloads(fig, *, key: str, stem: str) -> None:
-    """Interactive HTML always; PNG/SVG rendered on request by Kaleido (local Chromium)."""
+    """Interactive HTML always (with the lasso and "Save ids", opens offline); PNG/SVG
+    rendered on request by Kaleido (local Chromium). The HTML is built only when clicked."""
     cols = st.columns([1, 1, 1, 2])
-    cols[0].download_button("Figure (HTML)", px_ex.figure_html(fig), file_name=f"{stem}.html",
-                            mime="text/html", key=f"{key}.w.html", icon=":material/download:")
+    cols[0].download_button("Figure (HTML)", lambda: standalone_html(fig).encode("utf-8"),
+                            file_name=f"{stem}.html", mime="text/html", key=f"{key}.w.html",
+                            icon=":material/download:",
+                            help="One file with the map: hover, zoom, lasso and box selection, "
+                                 "and a button that saves the selected ids.")
     fmt = cols[1].selectbox("Static format", ["png", "svg"], key=f"{key}.w.fmt",
                             label_visibility="collapsed")
     if cols[2].button("Render image", key=f"{key}.w.render",

@@ -14,6 +14,8 @@ from pages._shared import explorer_views as ev
 from pages._shared import state
 from pages._shared.cache import get_store
 from pages._shared.data import active_info
+from pages._shared.lasso_map import clear as clear_map
+from pages._shared.lasso_map import lasso_map
 from pages._shared.method import pick_data
 
 st.title("Embedding Explorer")
@@ -52,7 +54,7 @@ if go:
         "source": source, "dataset": choice.name, "fingerprint": fingerprint, "seed": seed,
         "device": device, "config": config.to_dict(), "ids": table["id"].astype(str).tolist(),
         "coords": fitted.coords_, "how": emb.how}
-    for key in (ev.PLACED, ev.HIGHLIGHT, ev.COMPARE, ev.SELECTION, ev.SHAPE):
+    for key in (ev.PLACED, ev.HIGHLIGHT, ev.COMPARE, ev.SELECTION, ev.SHAPE, ev.DRAWN):
         st.session_state.pop(key, None)
 
 result = st.session_state.get(ev.RESULT)
@@ -93,22 +95,29 @@ with tabs[0]:
                              highlight=set(st.session_state.get(ev.HIGHLIGHT) or []) or None,
                              placed=st.session_state.get(ev.PLACED), axis=axis,
                              title=f"{result['source']} · {ev.LABELS[cfg['method']]}")
-    event = st.plotly_chart(fig, key="explorer.map", on_select="rerun",
-                            selection_mode=("lasso", "box"))
-    ids, shape = ev.selection_from_event(event, frame)
-    if ids:
+    picked = lasso_map(fig, key="explorer.map")
+    if picked is not None:  # a new lasso/box (or "Clear" in the map)
+        st.session_state[ev.DRAWN] = ev.valid_selection(picked, frame)
+    drawn = st.session_state.get(ev.DRAWN)
+    if drawn and drawn["ids"]:
+        ids, shape = drawn["ids"], {"lasso": drawn["lasso"], "box": drawn["box"]}
         if len(shown) < len(frame) and st.checkbox(
                 "Extend the selection to every protein inside the shape (also those not drawn)",
                 key="explorer.w.extend"):
             ids = ev.ids_inside(frame, shape)
         st.session_state[ev.SELECTION], st.session_state[ev.SHAPE] = ids, shape
+    elif drawn is not None:
+        for key in (ev.DRAWN, ev.SELECTION, ev.SHAPE):
+            st.session_state.pop(key, None)
     chosen = st.session_state.get(ev.SELECTION) or []
     left, right = st.columns([3, 1])
-    left.caption(f"**{len(chosen):,} selected** (lasso or box on the map; the Selection tab "
-                 "lists and exports them)." if chosen else "Draw a lasso or box to select.")
+    left.caption(f"**{len(chosen):,} selected** (lasso or box on the map, Shift adds; the "
+                 "Selection tab lists and exports them)." if chosen else
+                 "Draw a lasso or box to select (Shift adds to the selection).")
     if chosen and right.button("Clear selection", key="explorer.w.clear"):
-        for key in (ev.SELECTION, ev.SHAPE, ev.HIGHLIGHT):
+        for key in (ev.SELECTION, ev.SHAPE, ev.HIGHLIGHT, ev.DRAWN):
             st.session_state.pop(key, None)
+        clear_map("explorer.map")
         st.rerun()
     ev.figure_downloads(fig, key="explorer.fig", stem=f"map_{cfg['method']}")
     with st.expander("How well does the map keep neighbourhoods?"):

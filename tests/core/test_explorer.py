@@ -131,11 +131,13 @@ def _toy(store, run):
 
 @pytest.mark.slow
 def test_figures_export_as_html_and_svg():
-    from core.plots_explorer import explorer_map, figure_bytes, figure_html
+    from core.lasso_map import standalone_html
+    from core.plots_explorer import explorer_map, figure_bytes
 
     table = pd.DataFrame({"id": ["a", "b", "c"], "family": ["x", "y", "x"]})
     fig = explorer_map(np.eye(3)[:, :2], table, color="family")
-    assert b"plotly" in figure_html(fig) and b'"a"' in figure_html(fig)
+    html = standalone_html(fig)
+    assert "plotly" in html and '"a"' in html and "LassoMap.mount" in html
     data, how = figure_bytes(fig, "svg")
     if data is None:
         pytest.skip(how)  # no Chrome/Chromium for Kaleido on this machine

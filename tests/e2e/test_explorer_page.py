@@ -11,17 +11,18 @@ from tests.e2e.conftest import activate_upload, wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-# Pixel positions of every point of the map, by trace name (in page coordinates).
+# Pixel positions of every point of the map, by trace name, inside the map's iframe.
 POINTS_JS = """() => {
-  const gd = [...document.querySelectorAll('.js-plotly-plot')].pop();
+  const gd = document.querySelector('.js-plotly-plot');
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
   const box = gd.getBoundingClientRect();
   // _fullData holds decoded arrays (gd.data may hold plotly's base64 typed-array specs)
   return gd._fullData.map(t => ({name: t.name, points: Array.from(t.x).map((x, i) => ({
       id: t.customdata[i][0],
-      px: box.left + window.scrollX + xa._offset + xa.l2p(x),
-      py: box.top + window.scrollY + ya._offset + ya.l2p(t.y[i])}))}));
+      px: box.left + xa._offset + xa.l2p(x),
+      py: box.top + ya._offset + ya.l2p(t.y[i])}))}));
 }"""
+MAP = "iframe[title*='protlens_lasso_map']"
 
 
 def _inside(poly, x, y) -> bool:
@@ -44,12 +45,18 @@ def test_lasso_a_family_and_download_exactly_its_ids(page, app_url, tmp_path):
     page.get_by_text("Active data set").click()
     wait_idle(page)
     page.get_by_role("button", name="Embed and map").click()
-    page.locator(".js-plotly-plot .nsewdrag").first.wait_for()
+    page.frame_locator(MAP).locator(".js-plotly-plot .nsewdrag").first.wait_for()
     wait_idle(page)
-    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    page.locator(MAP).scroll_into_view_if_needed()
     page.wait_for_timeout(1000)
 
-    traces = page.evaluate(POINTS_JS)
+    iframe = page.locator(MAP).element_handle()
+    origin = iframe.bounding_box()  # the map's points are drawn inside the component's iframe
+    traces = iframe.content_frame().evaluate(POINTS_JS)
+    for t in traces:
+        for p in t["points"]:
+            p["px"] += origin["x"]
+            p["py"] += origin["y"]
     family = next(t for t in traces if t["name"] == "F0")
     others = [p for t in traces if t["name"] != "F0" for p in t["points"]]
     cx = sum(p["px"] for p in family["points"]) / len(family["points"])

@@ -18,6 +18,13 @@ def _keep(workspace, table: pd.DataFrame, name: str) -> dict:
     return {"source": "upload", "name": name, "n": len(table), "fingerprint": fp, "key": key}
 
 
+def _map_args(at) -> list[dict]:
+    """The arguments each lasso-map component was drawn with (its figure JSON among them)."""
+    import json
+
+    return [json.loads(c.proto.json_args) for c in at.get("component_instance")]
+
+
 def _open(app, active: dict):
     at = app.run()
     at.session_state["app.dataset"] = active
@@ -36,12 +43,14 @@ def test_kmer_pca_map_selection_and_saved_selection(app, workspace, synthetic):
     assert not at.exception, at.exception
     result = at.session_state["explorer.result"]
     assert result["source"] == "kmer" and np.asarray(result["coords"]).shape == (30, 2)
-    spec = at.get("plotly_chart")[0].proto.spec
+    spec = _map_args(at)[0]["figure"]
     assert "fam0_00" in spec and "scattergl" in spec  # ids travel in customdata, WebGL
-    # A selection as the chart would report it: the page publishes the ids for other pages.
-    at.session_state["explorer.selection_ids"] = ["fam1_00", "fam1_01"]
+    # A lasso as the map component reports it: the page publishes the ids for other pages.
+    at.session_state["explorer.map"] = {"seq": 1.5, "ids": ["fam1_00", "fam1_01", "nope"],
+                                        "lasso": [{"x": [0, 1, 1], "y": [0, 0, 1]}], "box": []}
     at.run()
     assert not at.exception
+    assert at.session_state["explorer.selection_ids"] == ["fam1_00", "fam1_01"]
     assert any("2 proteins selected" in m.value for m in at.markdown)
     at.text_input(key="explorer.w.name").set_value("two of fam1")
     at.button(key="explorer.w.save").click().run()
@@ -56,7 +65,7 @@ def test_kmer_pca_map_selection_and_saved_selection(app, workspace, synthetic):
     at.radio(key="explorer.cmp.w.method").set_value("pca")
     at.button(key="FormSubmitter:explorer.w.cmp_form-Make the second map").click().run()
     assert not at.exception, at.exception
-    assert len(at.get("plotly_chart")) >= 3  # the map and the two compared maps
+    assert len(_map_args(at)) >= 3  # the map and the two compared maps
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics["kNN overlap between the two maps (k=10)"]) == pytest.approx(1.0)
     assert 0.5 < float(metrics["Trustworthiness"]) <= 1.0

@@ -13,8 +13,8 @@ at most ``lag_s`` (0.1 s) above that of the first, 1,000-point map (the outline 
 hand; the baseline absorbs the browser-automation overhead on a loaded machine), (2) plotly's
 ``plotly_selected`` event arrives within ``limit_s`` (2 s) of releasing the mouse, and (3) it
 holds exactly the points whose coordinates lie inside the drawn polygon (counted independently
-with matplotlib's Path; points within half a pixel of the edge are ignored in that
-comparison). ``max_interactive_points`` is the largest N that responds.
+with matplotlib's Path; points within 1.5 pixels of the edge are ignored in that
+comparison, because browsers report mouse positions in whole pixels). ``max_interactive_points`` is the largest N that responds.
 Needs the ``playwright`` package and a Chromium; returns ``None`` without them.
 """
 from __future__ import annotations
@@ -30,6 +30,8 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
+EDGE_PX = 1.5  # mouse events carry whole-pixel positions: points this close to the edge may go
+# either way
 SIZES = (1_000, 10_000, 30_000, 100_000, 200_000, 300_000, 500_000, 1_000_000)
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -74,9 +76,9 @@ def _expected(coords: np.ndarray, poly_px, box: dict) -> tuple[int, int]:
     xd = -4 + (px[:, 0] - box["x"]) / box["width"] * 14
     yd = 10 - (px[:, 1] - box["y"]) / box["height"] * 14
     path = MplPath(np.column_stack([xd, yd]))
-    half_px = 0.5 * 14 / min(box["width"], box["height"])
-    inner = path.contains_points(coords, radius=-half_px).sum()
-    outer = path.contains_points(coords, radius=half_px).sum()
+    edge = EDGE_PX * 14 / min(box["width"], box["height"])
+    inner = path.contains_points(coords, radius=-edge).sum()
+    outer = path.contains_points(coords, radius=edge).sum()
     lo, hi = sorted((int(inner), int(outer)))
     return lo, hi
 

@@ -34,7 +34,7 @@ def marker_sizes(values: pd.Series, *, lo: float = 4.0, hi: float = 16.0) -> np.
 
 
 def _hover(frame: pd.DataFrame, hover: list[str]) -> tuple[np.ndarray, str]:
-    cols = ["id"] + [c for c in hover if c in frame and c != "id"]
+    cols = ["id"] + list(dict.fromkeys(c for c in hover if c in frame and c != "id"))
     data = frame[cols].astype(str).to_numpy()
     lines = [f"{c}: %{{customdata[{i}]}}" for i, c in enumerate(cols) if i]
     return data, "<b>%{customdata[0]}</b><br>" + "<br>".join(lines) + "<extra></extra>"

@@ -33,12 +33,12 @@
     return node;
   }
 
-  /* Drop vertices closer than 2 px to the previous one: same shape, fewer edges to test. */
+  /* Drop vertices within 1 px of the previous one: same shape, fewer edges to test. */
   function simplify(pts) {
     var out = [pts[0]];
     for (var i = 1; i < pts.length; i++) {
       var p = out[out.length - 1];
-      if (Math.abs(pts[i][0] - p[0]) + Math.abs(pts[i][1] - p[1]) >= 2) out.push(pts[i]);
+      if (Math.abs(pts[i][0] - p[0]) + Math.abs(pts[i][1] - p[1]) >= 1) out.push(pts[i]);
     }
     return out;
   }

@@ -105,10 +105,14 @@ def compare_tab(result: dict, frame: pd.DataFrame, features, table: pd.DataFrame
     result_b = dict(result, source=other["source"], config=other["config"].to_dict(),
                     coords=fitted_b.coords_)
     linked = set(st.session_state.get("explorer.cmp_ids") or [])
+    # the same proteins on both maps; two maps share the page's point budget
+    shown = ev.shown_rows(frame, np.ones(len(frame), bool), style["color"],
+                          limit=ev.SAMPLE_ABOVE // 2, seed=info["seed"], extend_hint=False)
     cols = st.columns(2)
     for col, res, name in ((cols[0], result, "a"), (cols[1], result_b, "b")):
         title = f"{res['source']} · {ev.LABELS[res['config']['method']]}"
-        fig = px_ex.explorer_map(np.asarray(res["coords"]), frame, color=style["color"],
+        fig = px_ex.explorer_map(np.asarray(res["coords"])[shown], frame.iloc[shown],
+                                 color=style["color"],
                                  hover=style["hover"], highlight=linked or None, title=title,
                                  height=480)
         with col:

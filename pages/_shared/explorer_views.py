@@ -134,7 +134,7 @@ def style_controls(frame: pd.DataFrame, *, key: str) -> dict:
 
 
 def shown_rows(frame: pd.DataFrame, keep: np.ndarray, color: str | None, *,
-               limit: int = SAMPLE_ABOVE, seed: int = 0) -> np.ndarray:
+               limit: int = SAMPLE_ABOVE, seed: int = 0, extend_hint: bool = True) -> np.ndarray:
     """Indices drawn as markers: all kept rows, or a stratified sample above ``limit``."""
     idx = np.flatnonzero(keep)
     if len(idx) <= limit:
@@ -143,8 +143,9 @@ def shown_rows(frame: pd.DataFrame, keep: np.ndarray, color: str | None, *,
     picked = idx[stratified_sample(len(idx), limit, strata=strata, seed=seed)]
     st.warning(f"Showing a stratified sample of **{limit:,} of {len(idx):,}** proteins"
                + (f" (every {color} kept in proportion)" if color else "") + f": above "
-               f"{limit:,} points the map is sampled so the lasso stays responsive. A lasso "
-               "can be extended to every protein inside it below.", icon=":material/filter_alt:")
+               f"{limit:,} points the map is sampled so the lasso stays responsive."
+               + (" A lasso can be extended to every protein inside it below."
+                  if extend_hint else ""), icon=":material/filter_alt:")
     return picked
 
 

@@ -81,6 +81,8 @@ def fit_job(payload: dict, ctx) -> Any:
               "text_ids": table["text_id"].to_numpy(np.int64),
               "split": protocol.split_of(len(table)).astype(str),
               "kmers": np.asarray(exp.vocab.kmers_, dtype=str), "idf": exp.vocab.idf_}
+    if exp.lexicon is not None:
+        arrays |= {"lex_terms": exp.lexicon.terms_, "lex_idf": exp.lexicon.idf_}
     cases = pd.concat([r.cases for r in exp.results.values()], ignore_index=True)
     cases["id_a"], cases["id_b"] = ids[cases["a"]], ids[cases["b"]]
     tables = {"cases": cases.drop(columns=["a", "b"]),
@@ -98,6 +100,7 @@ def fit_job(payload: dict, ctx) -> Any:
                "n_train": len(protocol.train), "n_test": len(protocol.test),
                "n_triplets": exp.n_triplets, "twins": twin_info,
                "model_config": exp.model_cfg.to_dict(), "vocab": exp.vocab.describe(),
+               "lexicon_terms": len(exp.lexicon) if exp.lexicon is not None else 0,
                "experiment": json.loads(json.dumps(asdict(cfg))),
                "timings": {"text_features_s": round(text_s, 3),
                            **{f"{n}_s": round(r.seconds, 3) for n, r in exp.results.items()}}}

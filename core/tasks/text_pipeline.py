@@ -26,7 +26,10 @@ class TextExperimentConfig:
     """k-mer tower vocabulary, model size and the two training stages.
 
     ``finetune`` lists the fine-tuning losses to run from the baseline ("triplet", "mixed");
-    the last one is the run's final model.
+    the last one is the run's final model. ``text_lexical``: TF-IDF word features of the
+    descriptions beside MiniLM at the text head (:class:`~core.tasks.text_features.TextLexicon`;
+    chosen on validation twins, see the README). ``neighbour_texts``: the retrieval-augmented
+    protein input of :mod:`core.tasks.text_neighbours` (off: no gain on validation).
     """
 
     k_min: int = 3
@@ -36,6 +39,10 @@ class TextExperimentConfig:
     kmer_bag: bool = True
     dim: int = 64
     text_finetune: bool = False
+    text_lexical: bool = True
+    neighbour_texts: bool = False
+    neighbour_k: int = 10
+    neighbour_temperature: float = 0.05
     base_epochs: int = 12
     finetune_epochs: int = 6
     lr: float = 1e-3
@@ -66,8 +73,22 @@ class ModelResult:
 class Experiment:
     vocab: object
     model_cfg: object
+    lexicon: object = None
     results: dict[str, ModelResult] = field(default_factory=dict)
     n_triplets: int = 0
+
+
+def neighbours_from_training(bags, seqs: list[str], train_rows: np.ndarray,
+                             text_ids: np.ndarray, text_features: np.ndarray,
+                             cfg: TextExperimentConfig) -> np.ndarray:
+    """Neighbour-text votes of every protein, the training proteins as reference."""
+    from core.tasks.text_neighbours import NeighbourConfig, neighbour_text_features
+
+    train_rows = np.asarray(train_rows)
+    return neighbour_text_features(bags, seqs, bags.subset(train_rows),
+                                   [seqs[i] for i in train_rows], text_ids[train_rows],
+                                   text_features,
+                                   NeighbourConfig(cfg.neighbour_k, cfg.neighbour_temperature))
 
 
 def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.DataFrame,
@@ -76,14 +97,15 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
                    seed: int = 0, device=None,
                    on_progress: ProgressCallback | None = None) -> Experiment:
     """Train the baseline and each fine-tune on ``protocol.train``; evaluate on its test rows
-    (thresholds fixed on its valid rows). ``dense``: optional frozen protein features (N, F)
+    (thresholds fixed on its valid rows). ``text_features``: MiniLM (T, 384) of ``texts``.
+    ``dense``: optional frozen protein features (N, F)
     for the tower's dense branch. ``table`` needs ``sequence`` and ``text_id``;
     ``twins`` has row indices ``a``, ``b`` (see :func:`core.tasks.text_data.twin_index`)."""
     import torch
 
     from core.models.dual_encoder import DualEncoder, DualEncoderConfig
     from core.tasks.text_eval import evaluate
-    from core.tasks.text_features import KmerVocabulary
+    from core.tasks.text_features import KmerVocabulary, TextLexicon, with_lexicon
     from core.tasks.text_train import (
         TextTrainConfig,
         TrainData,
@@ -95,16 +117,28 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
     seqs = table["sequence"].astype(str).tolist()
     vocab = KmerVocabulary(cfg.k_min, cfg.k_max, cfg.min_df, cfg.n_buckets).fit(
         [seqs[i] for i in protocol.train])
-    data = TrainData(vocab.transform(seqs), text_features,
-                     table["text_id"].to_numpy(np.int64),
-                     dense=None if dense is None else np.asarray(dense, np.float32), texts=texts)
+    bags = vocab.transform(seqs)
+    text_ids = table["text_id"].to_numpy(np.int64)
+    lexicon = None
+    if cfg.text_lexical:
+        if texts is None:
+            raise ValueError("lexical text features need the texts")
+        lexicon = TextLexicon().fit([texts[t] for t in np.unique(text_ids[protocol.train])])
+        text_features = with_lexicon(text_features, texts, lexicon)
+    data = TrainData(bags, text_features, text_ids,
+                     dense=None if dense is None else np.asarray(dense, np.float32), texts=texts,
+                     neighbour=(neighbours_from_training(bags, seqs, protocol.train, text_ids,
+                                                         text_features, cfg)
+                                if cfg.neighbour_texts else None))
     mcfg = DualEncoderConfig(vocab_size=len(vocab), kmer_bag=cfg.kmer_bag, dim=cfg.dim,
                              dense_dim=0 if dense is None else int(dense.shape[1]),
-                             text_finetune=cfg.text_finetune)
+                             text_finetune=cfg.text_finetune,
+                             neighbour_texts=cfg.neighbour_texts,
+                             text_dim=int(text_features.shape[1]))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = DualEncoder(mcfg)
-    exp = Experiment(vocab=vocab, model_cfg=mcfg)
+    exp = Experiment(vocab=vocab, model_cfg=mcfg, lexicon=lexicon)
 
     def finish(name: str, history: list[dict], t0: float) -> None:
         P, Q = embed_all(model, data, device=device)

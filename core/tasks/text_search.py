@@ -61,6 +61,7 @@ class TextSearcher:
     texts: list[str]
     text_index: VectorIndex
     device: object = None
+    lexicon: object = None
 
     def search_text(self, query: str, k: int = 10) -> pd.DataFrame:
         """Proteins ranked for a free-text query: rank, id, score, text (if known)."""
@@ -70,7 +71,11 @@ class TextSearcher:
 
         if not query or not query.strip():
             raise ValueError("the query is empty")
-        feat = torch.from_numpy(embed_query(query.strip()[:4000]))[None]
+        query = query.strip()[:4000]
+        feat = embed_query(query)[None]
+        if self.lexicon is not None:
+            feat = np.concatenate([feat, self.lexicon.transform([query])], 1)
+        feat = torch.from_numpy(feat)
         with torch.no_grad():
             q = self.model.encode_text(feat).numpy()[0]
         idx, scores = self.protein_index.search(q, k)
@@ -105,8 +110,9 @@ def load_model(store, run_id: str):
     model = DualEncoder(cfg)
     state = store.load_weights(run_id)["model"]
     state = {k: v.float() for k, v in state.items() if not k.startswith("text_tower.")}
-    if run.summary["model_config"].get("text_finetune"):
-        raise ValueError("searching with a fine-tuned MiniLM tower is not supported yet")
+    for option in ("text_finetune", "neighbour_texts"):
+        if run.summary["model_config"].get(option):
+            raise ValueError(f"searching with a model trained with {option} is not supported")
     model.load_state_dict(state)
     arrays = store.load_arrays(run_id)
     voc = run.summary["vocab"]
@@ -115,20 +121,30 @@ def load_model(store, run_id: str):
     return model.eval(), vocab, arrays
 
 
+def lexicon_of(arrays) -> object:
+    """The run's :class:`~core.tasks.text_features.TextLexicon` (None if it used none)."""
+    from core.tasks.text_features import TextLexicon
+
+    if "lex_terms" not in arrays:
+        return None
+    return TextLexicon.from_arrays(arrays["lex_terms"], arrays["lex_idf"])
+
+
 def searcher_for_run(store, run_id: str, library: pd.DataFrame | None = None) -> TextSearcher:
     """Search the run's own proteins and texts, or ``library`` (id, sequence[, text]):
     its proteins are embedded with the run's protein tower, its texts with MiniLM + head."""
     import torch
 
-    from core.tasks.text_features import embed_texts
+    from core.tasks.text_features import embed_texts, with_lexicon
 
     model, vocab, arrays = load_model(store, run_id)
+    lexicon = lexicon_of(arrays)
     if library is None:
         proteins = store.load_table(run_id, "proteins")
         texts = store.load_table(run_id, "texts")["text"].tolist()
         proteins["text"] = [texts[i] for i in proteins["text_id"]]
         return TextSearcher(model, vocab, proteins, VectorIndex(arrays["protein_emb"]), texts,
-                            VectorIndex(arrays["text_emb"]))
+                            VectorIndex(arrays["text_emb"]), lexicon=lexicon)
     proteins = library.reset_index(drop=True).copy()
     bags = vocab.transform(proteins["sequence"].astype(str).tolist())
     with torch.no_grad():
@@ -139,9 +155,11 @@ def searcher_for_run(store, run_id: str, library: pd.DataFrame | None = None) ->
         texts = sorted(proteins["text"].dropna().astype(str).str.strip().unique())
     else:
         texts = store.load_table(run_id, "texts")["text"].tolist()
+    feats = with_lexicon(embed_texts(texts), texts, lexicon)
     with torch.no_grad():
-        text_emb = model.encode_text(torch.from_numpy(embed_texts(texts))).numpy()
-    return TextSearcher(model, vocab, proteins, VectorIndex(emb), texts, VectorIndex(text_emb))
+        text_emb = model.encode_text(torch.from_numpy(feats)).numpy()
+    return TextSearcher(model, vocab, proteins, VectorIndex(emb), texts, VectorIndex(text_emb),
+                        lexicon=lexicon)
 
 
 def search_cli(args) -> int:

@@ -90,8 +90,8 @@ def run(*, quick: bool = False, seeds: int | None = None) -> list[dict]:
     text_features = embed_texts(texts)
     n_seeds = seeds or (1 if quick else 3)
     protocols = ("paper",) if quick else ("paper", "novel_families")
-    cfg = TextExperimentConfig(base_epochs=10, finetune_epochs=4) if quick else \
-        TextExperimentConfig()
+    cfg = TextExperimentConfig.from_dict({"train": {"epochs": 10}, "finetune_epochs": 4}
+                                         if quick else {})
     seqs = table["sequence"].astype(str).tolist()
     svd = embed_cached(KmerEncoder(), seqs)  # frozen features of the ablation (issue's setting)
     rows: list[dict] = []

@@ -51,11 +51,42 @@ class VectorIndex:
 
 
 @dataclass
+class ProteinTower:
+    """Sequences -> unit protein embeddings with a run's k-mer vocabulary and, when the model
+    uses them, neighbourhood statistics against the run's training proteins (``reference``)."""
+
+    model: object
+    vocab: object
+    reference: list[str] | None = None
+    stats_mean: np.ndarray | None = None
+    stats_std: np.ndarray | None = None
+
+    def embed(self, sequences: list[str], batch: int = 1024) -> np.ndarray:
+        import torch
+
+        from core.tasks.text_neighbours import neighbour_stats
+
+        bags = self.vocab.transform(sequences)
+        dense = None
+        if self.reference is not None:
+            dense = (neighbour_stats(bags, sequences, self.vocab.transform(self.reference),
+                                     self.reference) - self.stats_mean) / self.stats_std
+            dense = dense.astype(np.float32)
+        out = []
+        with torch.no_grad():
+            for s in range(0, len(bags), batch):
+                rows = np.arange(s, min(s + batch, len(bags)))
+                d = torch.from_numpy(dense[rows]) if dense is not None else None
+                out.append(self.model.encode_protein(bags.batch(rows), dense=d).numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.model.cfg.dim), np.float32)
+
+
+@dataclass
 class TextSearcher:
     """A trained model with a library of proteins and descriptions to search."""
 
     model: object
-    vocab: object
+    tower: ProteinTower
     proteins: pd.DataFrame  # id, sequence, text (optional)
     protein_index: VectorIndex
     texts: list[str]
@@ -84,14 +115,11 @@ class TextSearcher:
 
     def search_sequence(self, sequence: str, k: int = 10) -> pd.DataFrame:
         """Descriptions ranked for one protein sequence: rank, text, score."""
-        import torch
 
         seq = "".join(sequence.split()).upper()
         if not seq:
             raise ValueError("the sequence is empty")
-        with torch.no_grad():
-            bags = self.vocab.transform([seq]).batch(np.array([0]))
-            p = self.model.encode_protein(bags).numpy()[0]
+        p = self.tower.embed([seq])[0]
         idx, scores = self.text_index.search(p, k)
         return pd.DataFrame({"rank": np.arange(len(idx)), "text": [self.texts[i] for i in idx],
                              "score": scores})
@@ -139,18 +167,19 @@ def searcher_for_run(store, run_id: str, library: pd.DataFrame | None = None) ->
 
     model, vocab, arrays = load_model(store, run_id)
     lexicon = lexicon_of(arrays)
+    tower = ProteinTower(model, vocab)
+    if "stats_mean" in arrays:
+        table = store.load_table(run_id, "proteins")
+        tower = ProteinTower(model, vocab, table.loc[table["split"] == "train", "sequence"]
+                             .astype(str).tolist(), arrays["stats_mean"], arrays["stats_std"])
     if library is None:
         proteins = store.load_table(run_id, "proteins")
         texts = store.load_table(run_id, "texts")["text"].tolist()
         proteins["text"] = [texts[i] for i in proteins["text_id"]]
-        return TextSearcher(model, vocab, proteins, VectorIndex(arrays["protein_emb"]), texts,
+        return TextSearcher(model, tower, proteins, VectorIndex(arrays["protein_emb"]), texts,
                             VectorIndex(arrays["text_emb"]), lexicon=lexicon)
     proteins = library.reset_index(drop=True).copy()
-    bags = vocab.transform(proteins["sequence"].astype(str).tolist())
-    with torch.no_grad():
-        emb = np.concatenate([
-            model.encode_protein(bags.batch(np.arange(s, min(s + 1024, len(bags))))).numpy()
-            for s in range(0, len(bags), 1024)])
+    emb = tower.embed(proteins["sequence"].astype(str).str.upper().tolist())
     if "text" in proteins and proteins["text"].notna().any():
         texts = sorted(proteins["text"].dropna().astype(str).str.strip().unique())
     else:
@@ -158,7 +187,7 @@ def searcher_for_run(store, run_id: str, library: pd.DataFrame | None = None) ->
     feats = with_lexicon(embed_texts(texts), texts, lexicon)
     with torch.no_grad():
         text_emb = model.encode_text(torch.from_numpy(feats)).numpy()
-    return TextSearcher(model, vocab, proteins, VectorIndex(emb), texts, VectorIndex(text_emb),
+    return TextSearcher(model, tower, proteins, VectorIndex(emb), texts, VectorIndex(text_emb),
                         lexicon=lexicon)
 
 

@@ -7,7 +7,10 @@ Protein tower
     weights, so the tower can tell near-identical sequences apart where a mean-pooled
     pretrained embedding (NEAR, ESM-2) or an SVD of k-mer counts blurs them. Optionally, frozen
     features of any :mod:`core.encoders` encoder (``dense_dim`` > 0) pass through an MLP and
-    are added (family-level context).
+    are added (family-level context). With ``neighbour_texts`` the tower also adds the text
+    head's image of its nearest training proteins' texts (:mod:`core.tasks.text_neighbours`)
+    times a learned gate: the k-mer weights then learn what a few residues change relative to
+    the known relatives.
 Text tower
     MiniLM (all-MiniLM-L6-v2) sentence embeddings (384-d), frozen and cached by default, then
     an MLP; with ``text_finetune`` the transformer itself is trained (see
@@ -37,7 +40,9 @@ class DualEncoderConfig:
     dense_dim: int = 0
     dense_hidden: int = 256
     text_hidden: int = 512
+    text_dim: int = TEXT_DIM
     text_finetune: bool = False
+    neighbour_texts: bool = False
     init_temperature: float = 0.07
     max_logit_scale: float = 100.0
 
@@ -100,28 +105,37 @@ class DualEncoder(nn.Module):
         self.dense = (nn.Sequential(nn.Linear(cfg.dense_dim, cfg.dense_hidden), nn.GELU(),
                                     nn.Linear(cfg.dense_hidden, cfg.dim))
                       if cfg.dense_dim > 0 else None)
-        self.text_head = nn.Sequential(nn.Linear(TEXT_DIM, cfg.text_hidden), nn.GELU(),
+        self.text_head = nn.Sequential(nn.Linear(cfg.text_dim, cfg.text_hidden), nn.GELU(),
                                        nn.Linear(cfg.text_hidden, cfg.dim))
         self.text_tower = MiniLMTower() if cfg.text_finetune else None
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / cfg.init_temperature)))
+        self.neighbour_gate = nn.Parameter(torch.tensor(1.0)) if cfg.neighbour_texts else None
 
-    def encode_protein(self, bags: torch.Tensor | None, dense: torch.Tensor | None = None
-                       ) -> torch.Tensor:
+    def encode_protein(self, bags: torch.Tensor | None, dense: torch.Tensor | None = None,
+                       neighbour: torch.Tensor | None = None) -> torch.Tensor:
         """(B, dim) unit vectors from k-mer bags (sparse CSR, B x V; see
-        :meth:`core.tasks.text_features.KmerBags.batch`) and dense features when configured."""
+        :meth:`core.tasks.text_features.KmerBags.batch`), dense features and the neighbour
+        texts' MiniLM vote (B, 384; :mod:`core.tasks.text_neighbours`) when configured."""
         z = self.protein(bags) if self.protein is not None else 0
         if self.dense is not None:
             if dense is None:
                 raise ValueError("this model also needs the dense protein features")
             z = z + self.dense(dense)
+        if self.neighbour_gate is not None:
+            if neighbour is None:
+                raise ValueError("this model also needs the neighbour text features")
+            z = z + self.neighbour_gate * self.text_head(neighbour)
         return F.normalize(z, dim=-1)
 
     def encode_text(self, text_features: torch.Tensor | None = None,
                     texts: list[str] | None = None) -> torch.Tensor:
-        """(B, dim) unit vectors from MiniLM embeddings (B, 384), or raw texts when the
-        transformer is fine-tuned."""
+        """(B, dim) unit vectors from MiniLM embeddings (B, 384, plus any lexical columns), or
+        raw texts when the transformer is fine-tuned (their cached features then give only
+        the columns after the first 384)."""
         if self.text_tower is not None and texts is not None:
-            text_features = self.text_tower(texts)
+            tower = self.text_tower(texts)  # replaces the cached MiniLM part, keeps the rest
+            text_features = tower if text_features is None else torch.cat(
+                [tower, text_features[:, TEXT_DIM:].to(tower.dtype)], 1)
         if text_features is None:
             raise ValueError("give MiniLM text features (or texts for a fine-tuned tower)")
         return F.normalize(self.text_head(text_features), dim=-1)

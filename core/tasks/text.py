@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -24,10 +24,7 @@ MODEL_LABELS = {"baseline_infonce": "Baseline (InfoNCE)", "triplet": "Fine-tuned
 def experiment_config(overrides: dict | None = None):
     from core.tasks.text_pipeline import TextExperimentConfig
 
-    known = {f.name for f in fields(TextExperimentConfig)}
-    over = {k: (tuple(v) if k == "finetune" else v) for k, v in (overrides or {}).items()
-            if k in known}
-    return replace(TextExperimentConfig(), **over)
+    return TextExperimentConfig.from_dict(overrides)
 
 
 def _twins_for(table: pd.DataFrame, payload: dict, ctx) -> tuple[pd.DataFrame, dict]:
@@ -81,6 +78,10 @@ def fit_job(payload: dict, ctx) -> Any:
               "text_ids": table["text_id"].to_numpy(np.int64),
               "split": protocol.split_of(len(table)).astype(str),
               "kmers": np.asarray(exp.vocab.kmers_, dtype=str), "idf": exp.vocab.idf_}
+    if exp.lexicon is not None:
+        arrays |= {"lex_terms": exp.lexicon.terms_, "lex_idf": exp.lexicon.idf_}
+    if exp.stats_scale is not None:
+        arrays |= {"stats_mean": exp.stats_scale[0], "stats_std": exp.stats_scale[1]}
     cases = pd.concat([r.cases for r in exp.results.values()], ignore_index=True)
     cases["id_a"], cases["id_b"] = ids[cases["a"]], ids[cases["b"]]
     tables = {"cases": cases.drop(columns=["a", "b"]),
@@ -98,6 +99,7 @@ def fit_job(payload: dict, ctx) -> Any:
                "n_train": len(protocol.train), "n_test": len(protocol.test),
                "n_triplets": exp.n_triplets, "twins": twin_info,
                "model_config": exp.model_cfg.to_dict(), "vocab": exp.vocab.describe(),
+               "lexicon_terms": len(exp.lexicon) if exp.lexicon is not None else 0,
                "experiment": json.loads(json.dumps(asdict(cfg))),
                "timings": {"text_features_s": round(text_s, 3),
                            **{f"{n}_s": round(r.seconds, 3) for n, r in exp.results.items()}}}
@@ -140,13 +142,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--min-ratio", type=float, default=0.7)
     parser.add_argument("--max-ratio", type=float, default=0.9999)
     parser.add_argument("--max-text-cosine", type=float, default=0.5)
-    parser.add_argument("--base-epochs", type=int, default=C.base_epochs)
+    parser.add_argument("--base-epochs", type=int, default=C.train.epochs)
     parser.add_argument("--finetune-epochs", type=int, default=C.finetune_epochs)
     parser.add_argument("--finetune", default="triplet,mixed",
                         help="comma-separated fine-tunes from the baseline; the last is kept")
-    parser.add_argument("--triplet-weight", type=float, default=C.triplet_weight)
-    parser.add_argument("--margin", type=float, default=C.margin)
-    parser.add_argument("--grad-accum", type=int, default=C.grad_accum)
+    parser.add_argument("--triplet-weight", type=float, default=C.train.triplet_weight)
+    parser.add_argument("--margin", type=float, default=C.train.margin)
+    parser.add_argument("--grad-accum", type=int, default=C.train.grad_accum)
     parser.add_argument("--text-finetune", action="store_true",
                         help="train the MiniLM transformer too (slow on a CPU)")
     parser.add_argument("--seed", type=int, default=0)
@@ -176,10 +178,11 @@ def cli_train(args) -> int:
 
     table, name = load_table(args.input)
     twins = "mine" if args.input else args.twins
-    config = {"base_epochs": args.base_epochs, "finetune_epochs": args.finetune_epochs,
+    config = {"train": {"epochs": args.base_epochs, "triplet_weight": args.triplet_weight,
+                        "margin": args.margin, "grad_accum": args.grad_accum},
+              "finetune_epochs": args.finetune_epochs,
               "finetune": [s for s in args.finetune.split(",") if s],
-              "triplet_weight": args.triplet_weight, "margin": args.margin,
-              "grad_accum": args.grad_accum, "text_finetune": args.text_finetune}
+              "text_finetune": args.text_finetune}
     twin_config = {"min_ratio": args.min_ratio, "max_ratio": args.max_ratio,
                    "max_text_cosine": args.max_text_cosine}
     keep = [c for c in ("id", "sequence", "text", "split") if c in table.columns]

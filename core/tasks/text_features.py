@@ -117,6 +117,15 @@ class KmerBags:
 
     vocab_size: int = 0
 
+    def subset(self, rows: np.ndarray) -> KmerBags:
+        """The bags of ``rows`` only."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, ends = self.indptr[rows], self.indptr[rows + 1]
+        take = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)]
+                              + [np.zeros(0, np.int64)])
+        indptr = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
+        return KmerBags(self.indices[take], indptr, self.weights[take], self.vocab_size)
+
     def batch(self, rows: np.ndarray, device=None):
         """The bags of ``rows`` as a sparse CSR tensor (len(rows), vocab size)."""
         import torch
@@ -200,3 +209,54 @@ class KmerVocabulary:
     def describe(self) -> dict:
         return {"k_min": self.k_min, "k_max": self.k_max, "min_df": self.min_df,
                 "n_buckets": self.n_buckets, "size": len(self)}
+
+
+class TextLexicon:
+    """Word uni- and bigrams of the descriptions, TF-IDF weighted (fitted on training texts).
+
+    Twin descriptions often differ only in a drug list ("Amoxicillin+Clavulanic acid",
+    "Ceftazidime") or a note, which a 384-d MiniLM sentence vector blurs; these sparse lexical
+    features sit beside the MiniLM vector at the text head's input so each drug name keeps its
+    own weight. Words never seen in training texts are ignored. Saved as arrays (``terms``,
+    ``idf``) and reloaded with :meth:`from_arrays` for search queries.
+    """
+
+    TOKEN = r"[A-Za-z0-9+\-]+"  # keeps "Amoxicillin+Clavulanic", "beta-lactam", "OXA-48"
+
+    def fit(self, texts: list[str]) -> TextLexicon:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=self.TOKEN)
+        vec.fit(sorted(set(texts)))
+        order = np.argsort(vec.get_feature_names_out())
+        self.terms_ = vec.get_feature_names_out()[order].astype(str)
+        self.idf_ = vec.idf_[order].astype(np.float32)
+        return self
+
+    @classmethod
+    def from_arrays(cls, terms: np.ndarray, idf: np.ndarray) -> TextLexicon:
+        lex = cls()
+        lex.terms_, lex.idf_ = np.asarray(terms).astype(str), np.asarray(idf, np.float32)
+        return lex
+
+    def __len__(self) -> int:
+        return len(self.terms_)
+
+    def transform(self, texts: list[str]) -> np.ndarray:
+        """(N, len(self)) float32, rows L2-normalised (all-zero for texts of unknown words)."""
+        from sklearn.feature_extraction.text import CountVectorizer
+        from sklearn.preprocessing import normalize
+
+        vec = CountVectorizer(ngram_range=(1, 2), token_pattern=self.TOKEN,
+                              vocabulary={t: i for i, t in enumerate(self.terms_)})
+        x = vec.transform(list(texts)).astype(np.float32).tocsr()
+        x.data = 1 + np.log(x.data)
+        return normalize(x.multiply(self.idf_[None, :]).tocsr()).toarray().astype(np.float32)
+
+
+def with_lexicon(text_features: np.ndarray, texts: list[str], lexicon: TextLexicon | None
+                 ) -> np.ndarray:
+    """MiniLM features (T, 384) with the lexical features appended (unchanged without one)."""
+    if lexicon is None:
+        return text_features
+    return np.concatenate([text_features, lexicon.transform(texts)], 1).astype(np.float32)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import pandas as pd
 
 from core.progress import ProgressCallback
+from core.tasks.text_train import TextTrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,17 @@ BASELINE = "baseline_infonce"
 class TextExperimentConfig:
     """k-mer tower vocabulary, model size and the two training stages.
 
-    ``finetune`` lists the fine-tuning losses to run from the baseline ("triplet", "mixed");
-    the last one is the run's final model.
+    ``train`` holds the training settings shared by both stages and those of the baseline
+    (InfoNCE) stage; a fine-tune differs only in ``finetune_epochs`` and its learning rates
+    (see :meth:`stage`). ``finetune`` lists the fine-tuning losses to run from the baseline
+    ("triplet", "mixed"); the last one is the run's final model. ``text_lexical``: TF-IDF word
+    features of the descriptions beside MiniLM at the text head
+    (:class:`~core.tasks.text_features.TextLexicon`; chosen on validation twins, see the
+    README). ``neighbour_texts``: the retrieval-augmented protein input of
+    :mod:`core.tasks.text_neighbours` (off: no gain on validation twins);
+    ``neighbour_stats``: how crowded each protein's neighbourhood among the training proteins
+    is (:func:`~core.tasks.text_neighbours.neighbour_stats`), standardised, into the tower's
+    dense branch.
     """
 
     k_min: int = 3
@@ -36,18 +46,37 @@ class TextExperimentConfig:
     kmer_bag: bool = True
     dim: int = 64
     text_finetune: bool = False
-    base_epochs: int = 12
+    text_lexical: bool = True
+    neighbour_texts: bool = False
+    neighbour_stats: bool = False
+    neighbour_k: int = 10
+    neighbour_temperature: float = 0.05
+    train: TextTrainConfig = TextTrainConfig(epochs=12)
     finetune_epochs: int = 6
-    lr: float = 1e-3
-    lr_kmer: float = 3e-3
     finetune_lr: float = 3e-4
     finetune_lr_kmer: float = 1e-3
-    batch_size: int = 256
-    triplet_batch: int = 128
-    margin: float = 0.2
-    triplet_weight: float = 1.0
-    grad_accum: int = 1
     finetune: tuple[str, ...] = ("triplet", "mixed")
+
+    def stage(self, loss: str) -> TextTrainConfig:
+        """The settings of one stage: ``infonce`` is the baseline, others fine-tune it."""
+        if loss == "infonce":
+            return replace(self.train, loss=loss)
+        return replace(self.train, loss=loss, epochs=self.finetune_epochs, lr=self.finetune_lr,
+                       lr_kmer=self.finetune_lr_kmer)
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> TextExperimentConfig:
+        """From a JSON-like dict (unknown keys ignored; ``train`` a dict of
+        :class:`~core.tasks.text_train.TextTrainConfig` fields over this class's default)."""
+        known = {f.name for f in fields(cls)}
+        over = {k: v for k, v in (values or {}).items() if k in known}
+        if "finetune" in over:
+            over["finetune"] = tuple(over["finetune"])
+        if isinstance(over.get("train"), dict):
+            train_known = {f.name for f in fields(TextTrainConfig)}
+            over["train"] = replace(cls.train, **{k: v for k, v in over["train"].items()
+                                                  if k in train_known})
+        return replace(cls(), **over)
 
 
 @dataclass
@@ -66,8 +95,35 @@ class ModelResult:
 class Experiment:
     vocab: object
     model_cfg: object
+    lexicon: object = None
+    stats_scale: tuple[np.ndarray, np.ndarray] | None = None
     results: dict[str, ModelResult] = field(default_factory=dict)
     n_triplets: int = 0
+
+
+def neighbours_from_training(bags, seqs: list[str], train_rows: np.ndarray,
+                             text_ids: np.ndarray, text_features: np.ndarray,
+                             cfg: TextExperimentConfig) -> np.ndarray:
+    """Neighbour-text votes of every protein, the training proteins as reference."""
+    from core.tasks.text_neighbours import NeighbourConfig, neighbour_text_features
+
+    train_rows = np.asarray(train_rows)
+    return neighbour_text_features(bags, seqs, bags.subset(train_rows),
+                                   [seqs[i] for i in train_rows], text_ids[train_rows],
+                                   text_features,
+                                   NeighbourConfig(cfg.neighbour_k, cfg.neighbour_temperature))
+
+
+def training_neighbour_stats(bags, seqs: list[str], train_rows: np.ndarray
+                             ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Neighbourhood statistics of every protein against the training proteins, standardised
+    by the training rows' mean and standard deviation (returned for use at search time)."""
+    from core.tasks.text_neighbours import neighbour_stats
+
+    train_rows = np.asarray(train_rows)
+    stats = neighbour_stats(bags, seqs, bags.subset(train_rows), [seqs[i] for i in train_rows])
+    mean, std = stats[train_rows].mean(0), stats[train_rows].std(0) + 1e-6
+    return ((stats - mean) / std).astype(np.float32), (mean, std)
 
 
 def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.DataFrame,
@@ -76,16 +132,16 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
                    seed: int = 0, device=None,
                    on_progress: ProgressCallback | None = None) -> Experiment:
     """Train the baseline and each fine-tune on ``protocol.train``; evaluate on its test rows
-    (thresholds fixed on its valid rows). ``dense``: optional frozen protein features (N, F)
+    (thresholds fixed on its valid rows). ``text_features``: MiniLM (T, 384) of ``texts``.
+    ``dense``: optional frozen protein features (N, F)
     for the tower's dense branch. ``table`` needs ``sequence`` and ``text_id``;
     ``twins`` has row indices ``a``, ``b`` (see :func:`core.tasks.text_data.twin_index`)."""
     import torch
 
     from core.models.dual_encoder import DualEncoder, DualEncoderConfig
     from core.tasks.text_eval import evaluate
-    from core.tasks.text_features import KmerVocabulary
+    from core.tasks.text_features import KmerVocabulary, TextLexicon, with_lexicon
     from core.tasks.text_train import (
-        TextTrainConfig,
         TrainData,
         embed_all,
         fit_dual_encoder,
@@ -95,16 +151,32 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
     seqs = table["sequence"].astype(str).tolist()
     vocab = KmerVocabulary(cfg.k_min, cfg.k_max, cfg.min_df, cfg.n_buckets).fit(
         [seqs[i] for i in protocol.train])
-    data = TrainData(vocab.transform(seqs), text_features,
-                     table["text_id"].to_numpy(np.int64),
-                     dense=None if dense is None else np.asarray(dense, np.float32), texts=texts)
+    bags = vocab.transform(seqs)
+    text_ids = table["text_id"].to_numpy(np.int64)
+    lexicon = None
+    if cfg.text_lexical:
+        if texts is None:
+            raise ValueError("lexical text features need the texts")
+        lexicon = TextLexicon().fit([texts[t] for t in np.unique(text_ids[protocol.train])])
+        text_features = with_lexicon(text_features, texts, lexicon)
+    stats_scale = None
+    if cfg.neighbour_stats:
+        stats, stats_scale = training_neighbour_stats(bags, seqs, protocol.train)
+        dense = stats if dense is None else np.concatenate([dense, stats], 1)
+    data = TrainData(bags, text_features, text_ids,
+                     dense=None if dense is None else np.asarray(dense, np.float32), texts=texts,
+                     neighbour=(neighbours_from_training(bags, seqs, protocol.train, text_ids,
+                                                         text_features, cfg)
+                                if cfg.neighbour_texts else None))
     mcfg = DualEncoderConfig(vocab_size=len(vocab), kmer_bag=cfg.kmer_bag, dim=cfg.dim,
                              dense_dim=0 if dense is None else int(dense.shape[1]),
-                             text_finetune=cfg.text_finetune)
+                             text_finetune=cfg.text_finetune,
+                             neighbour_texts=cfg.neighbour_texts,
+                             text_dim=int(text_features.shape[1]))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = DualEncoder(mcfg)
-    exp = Experiment(vocab=vocab, model_cfg=mcfg)
+    exp = Experiment(vocab=vocab, model_cfg=mcfg, lexicon=lexicon, stats_scale=stats_scale)
 
     def finish(name: str, history: list[dict], t0: float) -> None:
         P, Q = embed_all(model, data, device=device)
@@ -118,8 +190,7 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
                  metrics.get("pairwise_acc_strict", np.nan),
                  metrics.get("pairwise_acc_easy", np.nan))
 
-    base = TextTrainConfig(loss="infonce", epochs=cfg.base_epochs, batch_size=cfg.batch_size,
-                           lr=cfg.lr, lr_kmer=cfg.lr_kmer, grad_accum=cfg.grad_accum)
+    base = cfg.stage("infonce")
     t0 = time.perf_counter()
     history = fit_dual_encoder(model, data, protocol.train, base, seed=seed, device=device,
                                stage="base", on_progress=on_progress)
@@ -132,9 +203,7 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
             log.warning("no twin triplets among the training proteins: %s skipped", loss)
             continue
         model.load_state_dict(base_state)
-        ft = replace(base, loss=loss, epochs=cfg.finetune_epochs, lr=cfg.finetune_lr,
-                     lr_kmer=cfg.finetune_lr_kmer, margin=cfg.margin,
-                     triplet_weight=cfg.triplet_weight, triplet_batch=cfg.triplet_batch)
+        ft = cfg.stage(loss)
         t0 = time.perf_counter()
         history = fit_dual_encoder(model, data, protocol.train, ft, triplets=triplets,
                                    seed=seed + 1, device=device, stage=loss,

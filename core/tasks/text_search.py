@@ -51,16 +51,48 @@ class VectorIndex:
 
 
 @dataclass
+class ProteinTower:
+    """Sequences -> unit protein embeddings with a run's k-mer vocabulary and, when the model
+    uses them, neighbourhood statistics against the run's training proteins (``reference``)."""
+
+    model: object
+    vocab: object
+    reference: list[str] | None = None
+    stats_mean: np.ndarray | None = None
+    stats_std: np.ndarray | None = None
+
+    def embed(self, sequences: list[str], batch: int = 1024) -> np.ndarray:
+        import torch
+
+        from core.tasks.text_neighbours import neighbour_stats
+
+        bags = self.vocab.transform(sequences)
+        dense = None
+        if self.reference is not None:
+            dense = (neighbour_stats(bags, sequences, self.vocab.transform(self.reference),
+                                     self.reference) - self.stats_mean) / self.stats_std
+            dense = dense.astype(np.float32)
+        out = []
+        with torch.no_grad():
+            for s in range(0, len(bags), batch):
+                rows = np.arange(s, min(s + batch, len(bags)))
+                d = torch.from_numpy(dense[rows]) if dense is not None else None
+                out.append(self.model.encode_protein(bags.batch(rows), dense=d).numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.model.cfg.dim), np.float32)
+
+
+@dataclass
 class TextSearcher:
     """A trained model with a library of proteins and descriptions to search."""
 
     model: object
-    vocab: object
+    tower: ProteinTower
     proteins: pd.DataFrame  # id, sequence, text (optional)
     protein_index: VectorIndex
     texts: list[str]
     text_index: VectorIndex
     device: object = None
+    lexicon: object = None
 
     def search_text(self, query: str, k: int = 10) -> pd.DataFrame:
         """Proteins ranked for a free-text query: rank, id, score, text (if known)."""
@@ -70,7 +102,11 @@ class TextSearcher:
 
         if not query or not query.strip():
             raise ValueError("the query is empty")
-        feat = torch.from_numpy(embed_query(query.strip()[:4000]))[None]
+        query = query.strip()[:4000]
+        feat = embed_query(query)[None]
+        if self.lexicon is not None:
+            feat = np.concatenate([feat, self.lexicon.transform([query])], 1)
+        feat = torch.from_numpy(feat)
         with torch.no_grad():
             q = self.model.encode_text(feat).numpy()[0]
         idx, scores = self.protein_index.search(q, k)
@@ -79,14 +115,11 @@ class TextSearcher:
 
     def search_sequence(self, sequence: str, k: int = 10) -> pd.DataFrame:
         """Descriptions ranked for one protein sequence: rank, text, score."""
-        import torch
 
         seq = "".join(sequence.split()).upper()
         if not seq:
             raise ValueError("the sequence is empty")
-        with torch.no_grad():
-            bags = self.vocab.transform([seq]).batch(np.array([0]))
-            p = self.model.encode_protein(bags).numpy()[0]
+        p = self.tower.embed([seq])[0]
         idx, scores = self.text_index.search(p, k)
         return pd.DataFrame({"rank": np.arange(len(idx)), "text": [self.texts[i] for i in idx],
                              "score": scores})
@@ -105,8 +138,9 @@ def load_model(store, run_id: str):
     model = DualEncoder(cfg)
     state = store.load_weights(run_id)["model"]
     state = {k: v.float() for k, v in state.items() if not k.startswith("text_tower.")}
-    if run.summary["model_config"].get("text_finetune"):
-        raise ValueError("searching with a fine-tuned MiniLM tower is not supported yet")
+    for option in ("text_finetune", "neighbour_texts"):
+        if run.summary["model_config"].get(option):
+            raise ValueError(f"searching with a model trained with {option} is not supported")
     model.load_state_dict(state)
     arrays = store.load_arrays(run_id)
     voc = run.summary["vocab"]
@@ -115,33 +149,46 @@ def load_model(store, run_id: str):
     return model.eval(), vocab, arrays
 
 
+def lexicon_of(arrays) -> object:
+    """The run's :class:`~core.tasks.text_features.TextLexicon` (None if it used none)."""
+    from core.tasks.text_features import TextLexicon
+
+    if "lex_terms" not in arrays:
+        return None
+    return TextLexicon.from_arrays(arrays["lex_terms"], arrays["lex_idf"])
+
+
 def searcher_for_run(store, run_id: str, library: pd.DataFrame | None = None) -> TextSearcher:
     """Search the run's own proteins and texts, or ``library`` (id, sequence[, text]):
     its proteins are embedded with the run's protein tower, its texts with MiniLM + head."""
     import torch
 
-    from core.tasks.text_features import embed_texts
+    from core.tasks.text_features import embed_texts, with_lexicon
 
     model, vocab, arrays = load_model(store, run_id)
+    lexicon = lexicon_of(arrays)
+    tower = ProteinTower(model, vocab)
+    if "stats_mean" in arrays:
+        table = store.load_table(run_id, "proteins")
+        tower = ProteinTower(model, vocab, table.loc[table["split"] == "train", "sequence"]
+                             .astype(str).tolist(), arrays["stats_mean"], arrays["stats_std"])
     if library is None:
         proteins = store.load_table(run_id, "proteins")
         texts = store.load_table(run_id, "texts")["text"].tolist()
         proteins["text"] = [texts[i] for i in proteins["text_id"]]
-        return TextSearcher(model, vocab, proteins, VectorIndex(arrays["protein_emb"]), texts,
-                            VectorIndex(arrays["text_emb"]))
+        return TextSearcher(model, tower, proteins, VectorIndex(arrays["protein_emb"]), texts,
+                            VectorIndex(arrays["text_emb"]), lexicon=lexicon)
     proteins = library.reset_index(drop=True).copy()
-    bags = vocab.transform(proteins["sequence"].astype(str).tolist())
-    with torch.no_grad():
-        emb = np.concatenate([
-            model.encode_protein(bags.batch(np.arange(s, min(s + 1024, len(bags))))).numpy()
-            for s in range(0, len(bags), 1024)])
+    emb = tower.embed(proteins["sequence"].astype(str).str.upper().tolist())
     if "text" in proteins and proteins["text"].notna().any():
         texts = sorted(proteins["text"].dropna().astype(str).str.strip().unique())
     else:
         texts = store.load_table(run_id, "texts")["text"].tolist()
+    feats = with_lexicon(embed_texts(texts), texts, lexicon)
     with torch.no_grad():
-        text_emb = model.encode_text(torch.from_numpy(embed_texts(texts))).numpy()
-    return TextSearcher(model, vocab, proteins, VectorIndex(emb), texts, VectorIndex(text_emb))
+        text_emb = model.encode_text(torch.from_numpy(feats)).numpy()
+    return TextSearcher(model, tower, proteins, VectorIndex(emb), texts, VectorIndex(text_emb),
+                        lexicon=lexicon)
 
 
 def search_cli(args) -> int:

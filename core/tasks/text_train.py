@@ -60,7 +60,8 @@ class TrainData:
 
     ``bags``: k-mer bags of every protein; ``text_features``: (T, 384) MiniLM embeddings of the
     distinct texts; ``text_ids``: (N,) text of each protein; ``dense``: optional (N, F) frozen
-    protein features; ``texts``: the distinct texts (for a fine-tuned text tower).
+    protein features; ``texts``: the distinct texts (for a fine-tuned text tower);
+    ``neighbour``: optional (N, 384) neighbour-text votes (:mod:`core.tasks.text_neighbours`).
     """
 
     bags: object
@@ -68,6 +69,7 @@ class TrainData:
     text_ids: np.ndarray
     dense: np.ndarray | None = None
     texts: list[str] | None = None
+    neighbour: np.ndarray | None = None
 
 
 def triplets_from_twins(twins, rows: np.ndarray, text_ids: np.ndarray) -> np.ndarray:
@@ -86,8 +88,10 @@ def triplets_from_twins(twins, rows: np.ndarray, text_ids: np.ndarray) -> np.nda
 def _encode_proteins(model, data: TrainData, rows, device):
     import torch
 
-    dense = (torch.from_numpy(data.dense[rows]).to(device) if data.dense is not None else None)
-    return model.encode_protein(data.bags.batch(np.asarray(rows), device), dense=dense)
+    rows = np.asarray(rows)
+    dense, near = (None if x is None else torch.from_numpy(x[rows]).to(device)
+                   for x in (data.dense, data.neighbour))
+    return model.encode_protein(data.bags.batch(rows, device), dense=dense, neighbour=near)
 
 
 def _encode_texts(model, data: TrainData, tids, device):
@@ -96,7 +100,8 @@ def _encode_texts(model, data: TrainData, tids, device):
     tids = np.asarray(tids)
     if model.text_tower is not None and data.texts is not None:
         uniq, inv = np.unique(tids, return_inverse=True)
-        out = model.encode_text(texts=[data.texts[t] for t in uniq])
+        out = model.encode_text(torch.from_numpy(data.text_features[uniq]).to(device),
+                                texts=[data.texts[t] for t in uniq])
         return out[torch.from_numpy(inv).to(device)]
     return model.encode_text(torch.from_numpy(data.text_features[tids]).to(device))
 

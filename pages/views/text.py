@@ -66,9 +66,10 @@ with st.form("text.w.form"):
                               key="text.w.text_ft")
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 if submitted:
-    config = {"base_epochs": int(base_epochs), "finetune_epochs": int(ft_epochs),
-              "finetune": list(finetune), "triplet_weight": float(weight),
-              "margin": float(margin), "grad_accum": int(accum), "text_finetune": text_ft}
+    config = {"train": {"epochs": int(base_epochs), "triplet_weight": float(weight),
+                        "margin": float(margin), "grad_accum": int(accum)},
+              "finetune_epochs": int(ft_epochs), "finetune": list(finetune),
+              "text_finetune": text_ft}
     twin_config = {"min_ratio": float(min_ratio), "max_ratio": float(max_ratio),
                    "max_text_cosine": float(max_cos)}
     keep = [c for c in ("id", "sequence", "text", "split") if c in table.columns]

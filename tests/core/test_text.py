@@ -175,3 +175,40 @@ def test_vector_index_ivf_agrees_with_exact():
     exact, ivf = VectorIndex(x), VectorIndex(x, exact_limit=100, n_probe=20)
     q = x[7] + 0.01
     assert exact.search(q, 1)[0][0] == 7 and ivf.search(q, 1)[0][0] == 7
+
+
+def test_text_lexicon_keeps_drug_names_and_round_trips():
+    from core.tasks.text_features import TextLexicon, with_lexicon
+
+    texts = ["Confers resistance to Amoxicillin+Clavulanic acid, Ampicillin.",
+             "Confers resistance to Ampicillin, Ceftazidime."]
+    lex = TextLexicon().fit(texts)
+    x = lex.transform(texts + ["nothing known here"])
+    assert "amoxicillin+clavulanic" in set(lex.terms_)
+    assert np.allclose(np.linalg.norm(x[:2], axis=1), 1) and not x[2].any()
+    again = TextLexicon.from_arrays(lex.terms_, lex.idf_)
+    assert np.allclose(again.transform(texts), x[:2])
+    assert with_lexicon(np.ones((2, 384), np.float32), texts, lex).shape == (2, 384 + len(lex))
+
+
+def test_neighbours_skip_identical_sequences_and_count_close_ones():
+    from core.tasks.text_features import KmerVocabulary
+    from core.tasks.text_neighbours import (
+        NeighbourConfig,
+        neighbour_stats,
+        neighbour_text_features,
+    )
+
+    table = tiny_table(n_fam=2, per=4)
+    seqs = table["sequence"].tolist()
+    bags = KmerVocabulary(3, 4, 1, None).fit(seqs).transform(seqs)
+    ref = np.arange(1, len(seqs))  # protein 0 is held out; 1 is a copy of 0 in the reference
+    ref_seqs = [seqs[0]] + seqs[2:]
+    ref_bags = KmerVocabulary(3, 4, 1, None).fit(seqs).transform(ref_seqs)
+    feats = np.eye(len(seqs), dtype=np.float32)  # text i = protein i
+    out = neighbour_text_features(bags, seqs, ref_bags, ref_seqs, ref, feats,
+                                  NeighbourConfig(k=3, temperature=0.05))
+    assert out[0, 1] == 0  # the identical reference never votes
+    assert np.isclose(out[0].sum(), 1) and out[0, 1:4].sum() > 0.99  # own family votes
+    stats = neighbour_stats(bags, seqs, ref_bags, ref_seqs)
+    assert stats.shape == (len(seqs), 8) and stats[0, 5] < 1  # best cosine is not the copy

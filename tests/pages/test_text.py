@@ -9,7 +9,7 @@ from tests.conftest import shared_data_or_skip
 from tests.core.test_text import tiny_table
 from tests.pages.conftest import open_page
 
-TINY = {"base_epochs": 3, "finetune_epochs": 2, "finetune": ["triplet", "mixed"], "dim": 16,
+TINY = {"train": {"epochs": 3}, "finetune_epochs": 2, "finetune": ["triplet", "mixed"], "dim": 16,
         "min_df": 1}
 
 

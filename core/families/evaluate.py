@@ -4,6 +4,11 @@ Reconstruction accuracy is reported two ways, both over a family's own alignment
 (padding to the common width never counts; X residues, encoded as all-zero rows, are skipped):
 ``recon_acc`` over every position (residue or gap) and ``recon_acc_residues`` over positions
 whose input is a residue. A position's reconstruction is the arg-max channel of the decoder.
+
+Most-common-symbol agreement is read two ways: over the test rows of each family
+(``common_residue_agreement``, the issue's test split) and over all members of each family
+(:func:`mode_agreement`; the paper reconstructs "all the sequences" of a family, which
+includes the rows the VAE was trained on).
 """
 from __future__ import annotations
 
@@ -85,6 +90,18 @@ def reconstruction_tables(table: pd.DataFrame, recon: list[str]) -> pd.DataFrame
         parts.append(common_residue_table([table["aligned"].iloc[i] for i in idx],
                                           [recon[i] for i in idx], fam))
     return pd.concat(parts, ignore_index=True)
+
+
+def mode_agreement(table: pd.DataFrame, recon: list[str]) -> float:
+    """Share of all families' columns whose most common symbol (gap counted) is the same in
+    the input rows of ``table`` and their reconstructions ``recon`` (one entry per row)."""
+    agree, total = 0, 0
+    for _, idx in table.groupby("family", sort=True).indices.items():
+        common_in = _most_common([table["aligned"].iloc[i] for i in idx], residues_only=False)
+        common_out = _most_common([recon[i] for i in idx], residues_only=False)
+        agree += sum(a == b for a, b in zip(common_in, common_out, strict=True))
+        total += len(common_in)
+    return agree / total if total else float("nan")
 
 
 def common_agreement(columns: pd.DataFrame) -> dict:

@@ -114,6 +114,8 @@ def run_pipeline(table: pd.DataFrame, cfg: FamiliesConfig = FamiliesConfig(), *,
         fps[name], probs = vae_outputs(model, x, device=device)
         if name == "residue":
             recon_probs = probs
+            timings["vae_residue_epochs_run"] = len(hist)
+            timings["vae_residue_best_epoch"] = hist[-1]["best_epoch"]
     timings["vae_s"] = time.perf_counter() - t0
 
     metrics: dict[str, float] = {}
@@ -122,6 +124,9 @@ def run_pipeline(table: pd.DataFrame, cfg: FamiliesConfig = FamiliesConfig(), *,
     test_table = t.iloc[te].reset_index(drop=True)
     columns = ev.reconstruction_tables(test_table, [recon_rows[i] for i in te])
     metrics.update(ev.common_agreement(columns))
+    train_recon = ev.reconstruction_accuracy(feats["residue"][tr], recon_probs[tr], mask[tr])
+    metrics.update({f"{k}_train": v for k, v in train_recon.items()})  # under- vs over-fitting
+    metrics["common_residue_agreement_all_rows"] = ev.mode_agreement(t, recon_rows)
 
     t0 = time.perf_counter()
     cnns, preds, tables = {}, {}, {}

@@ -65,7 +65,8 @@ def load_vae(store, run, feature: str = "residue"):
     state = store.load_weights(run.id)[f"vae_{feature}"]
     vcfg = run.summary["config"]["vae"]
     model = FamilyVAE(run.summary["width"], len(FEATURES[feature]), hidden=vcfg["hidden"],
-                      latent=vcfg["latent"], epsilon_std=vcfg["epsilon_std"])
+                      latent=vcfg["latent"], epsilon_std=vcfg["epsilon_std"],
+                      decoder=vcfg.get("decoder", "sigmoid"))
     model.load_state_dict(state)
     return model.eval()
 

@@ -158,6 +158,29 @@ def kmeans_cv(fp: np.ndarray, y: np.ndarray, *, folds: int = 10, seed: int = 0) 
             "kmeans_acc_se": float(accs.std(ddof=1) / np.sqrt(len(accs))), "folds": accs.tolist()}
 
 
+def kmeans_objective_check(fp: np.ndarray, y: np.ndarray, *, seed: int = 0) -> dict:
+    """Is a K-means miss a local optimum or the objective itself?
+
+    ``kmeans_sse_ratio`` = within-cluster sum of squares of the true family partition divided
+    by that of K-means' best solution (10 restarts) on all fingerprints: above 1, K-means'
+    own objective prefers a partition other than the families, so more restarts cannot
+    recover them. ``kmeans_from_family_centroids_acc``: accuracy of K-means started at the
+    family centroids (a diagnostic that uses the labels, not a clustering result).
+    """
+    from sklearn.cluster import KMeans
+
+    from core.cluster_metrics import match_clusters
+
+    k = int(y.max()) + 1
+    centroids = np.stack([fp[y == c].mean(0) for c in range(k)])
+    true_sse = float(((fp - centroids[y]) ** 2).sum())
+    found = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(fp)
+    seeded = KMeans(n_clusters=k, init=centroids, n_init=1).fit(fp)
+    mapping = match_clusters(y, seeded.labels_, n_classes=k, n_clusters=k)
+    return {"kmeans_sse_ratio": true_sse / float(found.inertia_),
+            "kmeans_from_family_centroids_acc": float((mapping[seeded.labels_] == y).mean())}
+
+
 def minkowski_rank(query: np.ndarray, family_fp: np.ndarray, names: list[str], *, p: float = 2.0,
                    weights: np.ndarray | None = None) -> pd.DataFrame:
     """Families ranked by (weighted) Minkowski distance of ``query`` (D,) to each family's

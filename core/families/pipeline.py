@@ -153,6 +153,7 @@ def run_pipeline(table: pd.DataFrame, cfg: FamiliesConfig = FamiliesConfig(), *,
     report(on_progress, "kmeans", 0, 1, "K-means with cross-validation")
     km = ev.kmeans_cv(fps["residue"], y, folds=cfg.kmeans_folds, seed=seed)
     metrics["kmeans_acc"], metrics["kmeans_acc_se"] = km["kmeans_acc"], km["kmeans_acc_se"]
+    metrics.update(ev.kmeans_objective_check(fps["residue"], y, seed=seed))
     if len(fps) > 1:
         km_all = ev.kmeans_cv(np.concatenate(list(fps.values()), 1), y,
                               folds=cfg.kmeans_folds, seed=seed)

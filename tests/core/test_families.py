@@ -116,6 +116,15 @@ def test_vae_config_warmup_and_early_stopping():
     assert len(hist) < 200 and len(hist) - hist[-1]["best_epoch"] == 2
 
 
+def test_kmeans_objective_check_on_separated_blobs():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    fp = rng.normal(size=(60, 4)) * 0.1 + np.eye(3, 4)[y] * 10
+    out = ev.kmeans_objective_check(fp, y)
+    assert out["kmeans_sse_ratio"] == pytest.approx(1.0)
+    assert out["kmeans_from_family_centroids_acc"] == 1.0
+
+
 def test_mode_agreement_over_all_rows():
     table = pd.DataFrame({"family": ["a", "a", "a", "b"], "aligned": ["AC", "AD", "WC", "K"]})
     assert ev.mode_agreement(table, ["AC", "AC", "AC", "K"]) == 1.0

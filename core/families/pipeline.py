@@ -41,6 +41,7 @@ class FamiliesConfig:
     use_reprof: bool = True  # SS and SA channels from reprof (skipped when it is missing)
     baselines: tuple[str, ...] = BASELINES
     kmeans_folds: int = 10
+    kmeans_n_init: int = 100  # restarts per K-means fit (lowest sum of squares kept)
     projection: str = "tsne"
 
     @classmethod
@@ -151,12 +152,14 @@ def run_pipeline(table: pd.DataFrame, cfg: FamiliesConfig = FamiliesConfig(), *,
 
     t0 = time.perf_counter()
     report(on_progress, "kmeans", 0, 1, "K-means with cross-validation")
-    km = ev.kmeans_cv(fps["residue"], y, folds=cfg.kmeans_folds, seed=seed)
+    km = ev.kmeans_cv(fps["residue"], y, folds=cfg.kmeans_folds, seed=seed,
+                      n_init=cfg.kmeans_n_init)
     metrics["kmeans_acc"], metrics["kmeans_acc_se"] = km["kmeans_acc"], km["kmeans_acc_se"]
-    metrics.update(ev.kmeans_objective_check(fps["residue"], y, seed=seed))
+    metrics.update(ev.kmeans_objective_check(fps["residue"], y, seed=seed,
+                                             n_init=cfg.kmeans_n_init))
     if len(fps) > 1:
         km_all = ev.kmeans_cv(np.concatenate(list(fps.values()), 1), y,
-                              folds=cfg.kmeans_folds, seed=seed)
+                              folds=cfg.kmeans_folds, seed=seed, n_init=cfg.kmeans_n_init)
         metrics["kmeans_acc_all"] = km_all["kmeans_acc"]
     timings["kmeans_s"] = time.perf_counter() - t0
     report(on_progress, "kmeans", 1, 1, f"K-means accuracy {km['kmeans_acc']:.3f}")

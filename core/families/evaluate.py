@@ -38,6 +38,30 @@ def reconstruction_accuracy(x: np.ndarray, probs: np.ndarray, mask: np.ndarray) 
             else float("nan")}
 
 
+def reconstruction_references(table: pd.DataFrame, train: np.ndarray, test: np.ndarray) -> dict:
+    """What a test row shares with its family's training rows (no model involved), scored like
+    :func:`reconstruction_accuracy` over all positions: ``recon_acc_consensus`` copies the
+    family's most common training symbol per column, ``recon_acc_nearest_train`` copies the
+    family's training row with the highest identity (the best a decoder that only recalls
+    training rows could do). X positions are skipped."""
+    fam = table["family"].to_numpy()
+    rows = table["aligned"].to_numpy()
+    ok = {"consensus": 0, "nearest_train": 0}
+    total = 0
+    for f in np.unique(fam[test]):
+        tr = np.array([list(r) for r in rows[train[fam[train] == f]]])
+        te = np.array([list(r) for r in rows[test[fam[test] == f]]])
+        consensus = np.array(_most_common(list(rows[train[fam[train] == f]]),
+                                          residues_only=False))
+        for row in te:
+            valid = row != "X"
+            nearest = tr[(tr == row).sum(1).argmax()]
+            ok["consensus"] += int(((row == consensus) & valid).sum())
+            ok["nearest_train"] += int(((row == nearest) & valid).sum())
+            total += int(valid.sum())
+    return {f"recon_acc_{k}": v / total if total else float("nan") for k, v in ok.items()}
+
+
 def _most_common(rows: list[str], *, residues_only: bool) -> list[str | None]:
     arr = np.array([list(r) for r in rows])
     out = []

@@ -128,6 +128,7 @@ def run_pipeline(table: pd.DataFrame, cfg: FamiliesConfig = FamiliesConfig(), *,
     train_recon = ev.reconstruction_accuracy(feats["residue"][tr], recon_probs[tr], mask[tr])
     metrics.update({f"{k}_train": v for k, v in train_recon.items()})  # under- vs over-fitting
     metrics["common_residue_agreement_all_rows"] = ev.mode_agreement(t, recon_rows)
+    metrics.update(ev.reconstruction_references(t, tr, te))
 
     t0 = time.perf_counter()
     cnns, preds, tables = {}, {}, {}

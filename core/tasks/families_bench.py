@@ -44,6 +44,14 @@ def _row(model: str, role: str, metric: str, value: float, **extra) -> dict:
             "metric": metric, "value": float(value), "n_seeds": 1, **extra}
 
 
+REFERENCES = {
+    "consensus": "no model: each test row scored against its family's most common training "
+                 "symbol per column",
+    "nearest_train": "no model: each test row scored against its family's most identical "
+                     "training row",
+}
+
+
 def _rows(out: dict, suffix: str, cfg) -> list[dict]:
     m, t = out["metrics"], out["timings"]
     n = {"n_families": len(out["names"]), "n_sequences": int(len(out["labels"])),
@@ -63,6 +71,8 @@ def _rows(out: dict, suffix: str, cfg) -> list[dict]:
                           m["common_residue_agreement_all_rows"], seconds=t["vae_s"], **n),
                      split="all", note="all members of each family (the paper's reading: "
                      "'reconstruct all the sequences'), training rows included"))
+    rows += [_row(f"{ref}{suffix}", "baseline", "recon_acc", m[f"recon_acc_{ref}"],
+                  note=note, **n) for ref, note in REFERENCES.items()]
     rows.append(_row(model, "ours", "kmeans_acc", m["kmeans_acc"],
                      se=m["kmeans_acc_se"], seconds=t["kmeans_s"], protocol="10-fold CV", **n))
     rows += [dict(_row(model, "ours", k, m[k], **n), split="all",

@@ -125,6 +125,13 @@ def test_kmeans_objective_check_on_separated_blobs():
     assert out["kmeans_from_family_centroids_acc"] == 1.0
 
 
+def test_reconstruction_references():
+    table = pd.DataFrame({"family": ["a"] * 4, "aligned": ["ACDE", "ACDF", "WKDE", "WKDF"]})
+    out = ev.reconstruction_references(table, np.array([0, 1, 2]), np.array([3]))
+    assert out["recon_acc_nearest_train"] == 0.75  # WKDE
+    assert out["recon_acc_consensus"] == 0.25  # consensus ACDE (ties: first letter)
+
+
 def test_mode_agreement_over_all_rows():
     table = pd.DataFrame({"family": ["a", "a", "a", "b"], "aligned": ["AC", "AD", "WC", "K"]})
     assert ev.mode_agreement(table, ["AC", "AC", "AC", "K"]) == 1.0

@@ -19,7 +19,7 @@ from core.config import PROJECT_ROOT
 
 BENCH_DIR = PROJECT_ROOT / "assets" / "bench"
 ROLES = ("ours", "baseline", "paper")
-SPLITS = ("official", "cv", "test", "all", "paper", "novel_families")
+SPLITS = ("official", "cv", "test", "all", "paper", "novel_families", "train")
 REQUIRED = ("dataset", "model", "role", "split", "metric", "value")
 
 #: method -> "module:function"; the function takes keyword options and returns rows.

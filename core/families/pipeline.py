@@ -41,6 +41,7 @@ class FamiliesConfig:
     use_reprof: bool = True  # SS and SA channels from reprof (skipped when it is missing)
     baselines: tuple[str, ...] = BASELINES
     kmeans_folds: int = 10
+    kmeans_n_init: int = 100  # restarts per K-means fit (lowest sum of squares kept)
     projection: str = "tsne"
 
     @classmethod
@@ -114,6 +115,8 @@ def run_pipeline(table: pd.DataFrame, cfg: FamiliesConfig = FamiliesConfig(), *,
         fps[name], probs = vae_outputs(model, x, device=device)
         if name == "residue":
             recon_probs = probs
+            timings["vae_residue_epochs_run"] = len(hist)
+            timings["vae_residue_best_epoch"] = hist[-1]["best_epoch"]
     timings["vae_s"] = time.perf_counter() - t0
 
     metrics: dict[str, float] = {}
@@ -122,6 +125,10 @@ def run_pipeline(table: pd.DataFrame, cfg: FamiliesConfig = FamiliesConfig(), *,
     test_table = t.iloc[te].reset_index(drop=True)
     columns = ev.reconstruction_tables(test_table, [recon_rows[i] for i in te])
     metrics.update(ev.common_agreement(columns))
+    train_recon = ev.reconstruction_accuracy(feats["residue"][tr], recon_probs[tr], mask[tr])
+    metrics.update({f"{k}_train": v for k, v in train_recon.items()})  # under- vs over-fitting
+    metrics["common_residue_agreement_all_rows"] = ev.mode_agreement(t, recon_rows)
+    metrics.update(ev.reconstruction_references(t, tr, te))
 
     t0 = time.perf_counter()
     cnns, preds, tables = {}, {}, {}
@@ -146,11 +153,14 @@ def run_pipeline(table: pd.DataFrame, cfg: FamiliesConfig = FamiliesConfig(), *,
 
     t0 = time.perf_counter()
     report(on_progress, "kmeans", 0, 1, "K-means with cross-validation")
-    km = ev.kmeans_cv(fps["residue"], y, folds=cfg.kmeans_folds, seed=seed)
+    km = ev.kmeans_cv(fps["residue"], y, folds=cfg.kmeans_folds, seed=seed,
+                      n_init=cfg.kmeans_n_init)
     metrics["kmeans_acc"], metrics["kmeans_acc_se"] = km["kmeans_acc"], km["kmeans_acc_se"]
+    metrics.update(ev.kmeans_objective_check(fps["residue"], y, seed=seed,
+                                             n_init=cfg.kmeans_n_init))
     if len(fps) > 1:
         km_all = ev.kmeans_cv(np.concatenate(list(fps.values()), 1), y,
-                              folds=cfg.kmeans_folds, seed=seed)
+                              folds=cfg.kmeans_folds, seed=seed, n_init=cfg.kmeans_n_init)
         metrics["kmeans_acc_all"] = km_all["kmeans_acc"]
     timings["kmeans_s"] = time.perf_counter() - t0
     report(on_progress, "kmeans", 1, 1, f"K-means accuracy {km['kmeans_acc']:.3f}")

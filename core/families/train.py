@@ -14,8 +14,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class VAEConfig:
-    """Paper: dense 128, latent 30, epsilon SD 0.1; epochs, batch and learning rate are ours
-    (the paper does not give them)."""
+    """Paper: dense 128, latent 30, epsilon SD 0.1, sigmoid output; epochs, batch, learning
+    rate, KL warm-up and early stopping are ours (the paper does not give them).
+
+    Training keeps the epoch with the lowest validation loss and stops after ``patience``
+    epochs without a new best (0: run all ``epochs``). ``kl_warmup`` ramps the KL weight
+    linearly from 0 to ``kl_weight`` over that many epochs (0: full weight from the start).
+    ``decoder="softmax"`` is an option outside the paper (see :mod:`core.models.family_vae`).
+    """
 
     hidden: int = 128
     latent: int = 30
@@ -24,10 +30,25 @@ class VAEConfig:
     batch_size: int = 64
     lr: float = 1e-3
     kl_weight: float = 1.0
+    kl_warmup: int = 0
+    patience: int = 15
+    decoder: str = "sigmoid"
 
     def __post_init__(self):
+        from core.models.family_vae import DECODERS
+
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.latent < 1:
             raise ValueError("epochs, batch_size, latent >= 1 and lr > 0 please")
+        if self.kl_warmup < 0 or self.patience < 0:
+            raise ValueError("kl_warmup and patience must be >= 0")
+        if self.decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}")
+
+    def kl_at(self, epoch: int) -> float:
+        """KL weight in ``epoch`` (1-based) under the linear warm-up."""
+        if self.kl_warmup <= 0:
+            return self.kl_weight
+        return self.kl_weight * min(1.0, epoch / self.kl_warmup)
 
 
 @dataclass(frozen=True)
@@ -71,18 +92,18 @@ def train_vae(x: np.ndarray, mask: np.ndarray, train_idx: np.ndarray, val_idx: n
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = FamilyVAE(x.shape[1], x.shape[2], hidden=cfg.hidden, latent=cfg.latent,
-                      epsilon_std=cfg.epsilon_std).to(device)
+                      epsilon_std=cfg.epsilon_std, decoder=cfg.decoder).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     xt = torch.from_numpy(x).to(device)
     mt = torch.from_numpy(mask).to(device)
     tr, va = torch.from_numpy(train_idx), torch.from_numpy(val_idx)
-    best, best_state, history = float("inf"), None, []
+    best, best_state, best_epoch, history = float("inf"), None, 0, []
     for epoch in range(1, cfg.epochs + 1):
         model.train()
-        total = 0.0
+        total, kl_w = 0.0, cfg.kl_at(epoch)
         for b in _batches(len(tr), cfg.batch_size, gen):
             idx = tr[b].to(device)
-            loss, _, _ = vae_loss(model(xt[idx]), xt[idx], mt[idx], kl_weight=cfg.kl_weight)
+            loss, _, _ = vae_loss(model(xt[idx]), xt[idx], mt[idx], kl_weight=kl_w)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -92,14 +113,20 @@ def train_vae(x: np.ndarray, mask: np.ndarray, train_idx: np.ndarray, val_idx: n
             model.eval()
             with torch.no_grad():
                 idx = va.to(device)
-                vloss, _, _ = vae_loss(model(xt[idx]), xt[idx], mt[idx], kl_weight=cfg.kl_weight)
+                vloss, _, _ = vae_loss(model(xt[idx]), xt[idx], mt[idx], kl_weight=kl_w)
             row["val_loss"] = vloss.item()
         history.append(row)
         score = row.get("val_loss", row["train_loss"])
-        if score < best:
-            best, best_state = score, copy.deepcopy(model.state_dict())
+        if score < best or epoch <= cfg.kl_warmup:  # losses under warm-up are not comparable
+            best, best_state, best_epoch = score, copy.deepcopy(model.state_dict()), epoch
         report(on_progress, name, epoch, cfg.epochs, **{k: v for k, v in row.items()
                                                          if k.endswith("loss")})
+        if cfg.patience and epoch - best_epoch >= cfg.patience:
+            log.info("%s: no better validation loss for %d epochs; stopping at %d (best %d)",
+                     name, cfg.patience, epoch, best_epoch)
+            break
+    for row in history:
+        row["best_epoch"] = best_epoch
     model.load_state_dict(best_state)
     return model.cpu().eval(), history
 

@@ -65,7 +65,8 @@ def load_vae(store, run, feature: str = "residue"):
     state = store.load_weights(run.id)[f"vae_{feature}"]
     vcfg = run.summary["config"]["vae"]
     model = FamilyVAE(run.summary["width"], len(FEATURES[feature]), hidden=vcfg["hidden"],
-                      latent=vcfg["latent"], epsilon_std=vcfg["epsilon_std"])
+                      latent=vcfg["latent"], epsilon_std=vcfg["epsilon_std"],
+                      decoder=vcfg.get("decoder", "sigmoid"))
     model.load_state_dict(state)
     return model.eval()
 
@@ -110,6 +111,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--min-len", type=int, default=50)
     parser.add_argument("--max-len", type=int, default=1200)
     parser.add_argument("--vae-epochs", type=int, default=None)
+    parser.add_argument("--vae-decoder", choices=("sigmoid", "softmax"), default="sigmoid",
+                        help="sigmoid: the paper's output layer; softmax: one symbol per "
+                             "position (categorical cross-entropy), outside the paper")
     parser.add_argument("--cnn-epochs", type=int, default=None)
     parser.add_argument("--no-reprof", action="store_true", help="residues only")
     parser.add_argument("--seed", type=int, default=0)
@@ -137,8 +141,9 @@ def config_from_args(args) -> dict:
     cfg: dict[str, Any] = {"preprocess": {"per_family": args.per_family, "min_len": args.min_len,
                                           "max_len": args.max_len},
                            "use_reprof": not args.no_reprof}
+    cfg["vae"] = {"decoder": args.vae_decoder}
     if args.vae_epochs:
-        cfg["vae"] = {"epochs": args.vae_epochs}
+        cfg["vae"]["epochs"] = args.vae_epochs
     if args.cnn_epochs:
         cfg["cnn"] = {"epochs": args.cnn_epochs}
     return cfg

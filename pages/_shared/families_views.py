@@ -54,6 +54,12 @@ def reconstruction(run) -> None:
     st.caption(f"Paper: {PAPER['recon_acc']:.0%} residues and "
                f"{PAPER['common_residue_agreement']:.0%} most-common agreement (48 UniProt "
                "families; it does not say whether gaps count).")
+    if "recon_acc_train" in m:
+        st.caption(f"Training split: {_pct(m['recon_acc_train'])} of all positions "
+                   f"({_pct(m['recon_acc_residues_train'])} of residue positions); a large gap "
+                   "to the test figure means the VAE memorises its training rows. Most-common "
+                   "agreement over all members of each family (the paper reconstructs 'all the "
+                   f"sequences'): {_pct(m['common_residue_agreement_all_rows'])}.")
     columns = run_table(run.id, run.finished, "columns")
     names = list(run.summary["class_names"])
     family = st.selectbox("Family", names, key="families.w.family")

@@ -90,6 +90,54 @@ def test_vae_shapes_seed_and_loss_drops():
     assert losses[-1] < losses[0]
 
 
+def test_softmax_decoder_sums_to_one_and_masks_padding():
+    x = torch.from_numpy(F.residue_onehot(["AC", "A-"], 3))  # third column is padding
+    model = FamilyVAE(3, 21, decoder="softmax")
+    out = model(x)
+    assert torch.allclose(out["probs"].sum(-1), torch.ones(2, 3))
+    mask = torch.from_numpy(F.padding_mask(["AC", "A-"], 3))
+    _, recon, _ = vae_loss(out, x, mask)
+    per_pos = -(torch.log_softmax(out["logits"], -1) * x).sum(-1)
+    assert recon.item() == pytest.approx((per_pos[:, :2].sum(1)).mean().item(), rel=1e-5)
+    with pytest.raises(ValueError):
+        FamilyVAE(3, 21, decoder="gauss")
+
+
+def test_vae_config_warmup_and_early_stopping():
+    from core.families.train import VAEConfig, train_vae
+
+    cfg = VAEConfig(kl_warmup=4, kl_weight=1.0)
+    assert [cfg.kl_at(e) for e in (1, 2, 4, 9)] == [0.25, 0.5, 1.0, 1.0]
+    rows = ["ACDE", "ACDF", "WCDE", "ACKE"] * 4
+    x = F.residue_onehot(rows, 4)
+    mask = F.padding_mask(rows, 4)
+    _, hist = train_vae(x, mask, np.arange(12), np.arange(12, 16),
+                        VAEConfig(epochs=200, patience=2, lr=0.5, batch_size=4))
+    assert len(hist) < 200 and len(hist) - hist[-1]["best_epoch"] == 2
+
+
+def test_kmeans_objective_check_on_separated_blobs():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    fp = rng.normal(size=(60, 4)) * 0.1 + np.eye(3, 4)[y] * 10
+    out = ev.kmeans_objective_check(fp, y)
+    assert out["kmeans_sse_ratio"] == pytest.approx(1.0)
+    assert out["kmeans_from_family_centroids_acc"] == 1.0
+
+
+def test_reconstruction_references():
+    table = pd.DataFrame({"family": ["a"] * 4, "aligned": ["ACDE", "ACDF", "WKDE", "WKDF"]})
+    out = ev.reconstruction_references(table, np.array([0, 1, 2]), np.array([3]))
+    assert out["recon_acc_nearest_train"] == 0.75  # WKDE
+    assert out["recon_acc_consensus"] == 0.25  # consensus ACDE (ties: first letter)
+
+
+def test_mode_agreement_over_all_rows():
+    table = pd.DataFrame({"family": ["a", "a", "a", "b"], "aligned": ["AC", "AD", "WC", "K"]})
+    assert ev.mode_agreement(table, ["AC", "AC", "AC", "K"]) == 1.0
+    assert ev.mode_agreement(table, ["WD", "WD", "AC", "K"]) == pytest.approx(1 / 3)
+
+
 def test_cnn_shapes():
     assert FamilyCNN(4, rows=3)(torch.randn(2, 3, 30)).shape == (2, 4)
     assert FamilyCNN(4, rows=1)(torch.randn(2, 1, 30)).shape == (2, 4)

@@ -13,6 +13,8 @@ Rows (DESIGN.md "Benchmarks"), role ``ours``, split ``all``:
   (numba compiling the transform path included, what a user's first placement costs) and
   ``place_100_seconds`` (the next 100), with ``old_points_max_shift`` (largest coordinate
   change of the mapped points; 0 means none moved).
+- ``density_grid`` on ``synthetic (1,000,000)``: ``aggregate_seconds`` (binning every point into
+  the page's 300 x 300 overview grid) and ``drill_down_seconds`` (the points of one region).
 - ``explorer_map`` on ``synthetic``: ``max_interactive_points`` for the page's map
   (:mod:`core.lasso_map`) and ``max_interactive_points_plotly_lasso`` for plotly's own lasso
   (``st.plotly_chart``), see :mod:`core.lasso_probe`.
@@ -131,6 +133,23 @@ def time_placement(n_map: int = 6000, n_new: int = 100, encoder: str = "kmer") -
             _row(name, model, "old_points_max_shift", shift, n_new=len(placed))]
 
 
+def time_aggregation(n: int = 1_000_000) -> list[dict]:
+    """Server-side overview of ``n`` points: the density grid, then one region's points."""
+    from core.explorer import density_grid, in_box
+
+    coords = np.random.default_rng(0).normal(size=(n, 2)).astype(np.float32)
+    t0 = time.perf_counter()
+    grid = density_grid(coords, bins=300)
+    grid_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    region = in_box(coords, [0.0, 0.5], [0.0, 0.5])
+    drill_s = time.perf_counter() - t0
+    name = f"synthetic ({n:,})"
+    return [_row(name, "density_grid", "aggregate_seconds", grid_s, grid_s, n=grid.total),
+            _row(name, "density_grid", "drill_down_seconds", drill_s, drill_s,
+                 n_region=int(region.sum()))]
+
+
 def time_placement_fresh(n_map: int = 6000) -> list[dict]:
     """:func:`time_placement` in a new Python process (nothing imported or compiled yet)."""
     import subprocess
@@ -170,6 +189,7 @@ def _blocks(quick: bool) -> list[tuple[str, Callable[[], list[dict]]]]:
     blocks = [(f"maps {small[0]} {e}", lambda e=e: time_maps(*small, e)) for e in encoders]
     blocks.append(("placement (fresh process)",
                    lambda: time_placement_fresh(n_map=1000 if quick else 6000)))
+    blocks.append(("aggregation", lambda: time_aggregation(100_000 if quick else 1_000_000)))
     blocks.append(("lasso probe", lambda: probe("lasso_map", "max_interactive_points")))
     blocks.append(("lasso probe, plotly's lasso",
                    lambda: probe("plotly", "max_interactive_points_plotly_lasso")))

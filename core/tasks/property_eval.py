@@ -23,12 +23,14 @@ MODELS: dict[str, tuple[str, str]] = {
     "triplet_cnn_gp_committee": ("ours", "equal mixture of the seed ensemble, the one-hot GP "
                                          "and the BLOSUM62 GP"),
     "triplet_cnn_gp_committee_lin": ("ours", "equal mixture of the seed ensemble and GPs with a "
-                                             "linear + Matérn kernel on one-hot and on "
-                                             "BLOSUM62 rows"),
+                                             "linear + Matérn kernel on the one-hot and the "
+                                             "BLOSUM62 columns that vary in training"),
     "onehot_gp": ("baseline", "GP on one-hot rows"),
     "blosum_gp": ("baseline", "GP on BLOSUM62-profile rows"),
-    "onehot_lin_gp": ("baseline", "GP with a linear + Matérn kernel on one-hot rows"),
-    "blosum_lin_gp": ("baseline", "GP with a linear + Matérn kernel on BLOSUM62-profile rows"),
+    "onehot_lin_gp": ("baseline", "GP, linear + Matérn kernel, one-hot columns varying in "
+                                  "training"),
+    "blosum_lin_gp": ("baseline", "GP, linear + Matérn kernel, BLOSUM62 columns varying in "
+                                  "training"),
     "mse_cnn_gp": ("baseline", "the paper's non-triplet CNN (MSE), GP on its embedding"),
     "ridge_onehot": ("baseline", "ridge regression on one-hot rows (no std)"),
 }
@@ -89,14 +91,14 @@ def _encoder_features(data, train, key, config: PropertyConfig, device, cache: _
 #: committee model -> the GPs mixed with the seed ensemble
 COMMITTEES = {"triplet_cnn_gp_committee": ("onehot_gp", "blosum_gp"),
               "triplet_cnn_gp_committee_lin": ("onehot_lin_gp", "blosum_lin_gp")}
-#: profile GP -> (PropertyData block, linear term)
+#: profile GP -> (PropertyData block, linear term on the columns varying in training)
 PROFILE_GPS = {"onehot_gp": ("onehot", False), "blosum_gp": ("blosum", False),
                "onehot_lin_gp": ("onehot", True), "blosum_lin_gp": ("blosum", True)}
 
 
 def _gp(blocks, train, test, y, *, restarts: int, seed: int, linear: bool = False
         ) -> tuple[np.ndarray, np.ndarray]:
-    gp = GPReadout(n_restarts=restarts, random_state=seed, linear=linear)
+    gp = GPReadout(n_restarts=restarts, random_state=seed, linear=linear, varying_only=linear)
     gp.fit([b[train] for b in blocks], y[train])
     return gp.predict([b[test] for b in blocks])
 

@@ -48,7 +48,8 @@ class PropertyConfig:
         the equal mixture of {CNN ensemble, one-hot GP, BLOSUM GP}.
     committee_kernel : the committee GPs' kernel: ``matern`` (Matérn 5/2 + white noise, as the
         baselines) or ``linear+matern`` (plus a linear term: additive per-residue effects,
-        with the Matérn term for the rest; chosen by inner CV on the training rows).
+        with the Matérn term for the rest; on the columns that vary among the training rows;
+        chosen by inner CV on the training rows).
     input : what the CNN reads: the gap-free ``sequence``, the ``aligned`` rows, or ``auto``
         (gap-free; see :func:`choose_input`).
     gp_restarts : extra random starts of the GP optimiser.
@@ -201,9 +202,10 @@ class PropertyModel:
         if cfg.committee:
             for kind in ("onehot", "blosum"):
                 block = profile_features(profile_rows, kind, self.width_)
+                lin = cfg.committee_kernel == "linear+matern"
                 self.committee_[kind] = GPReadout(
-                    n_restarts=cfg.gp_restarts, random_state=cfg.seed,
-                    linear=cfg.committee_kernel == "linear+matern").fit(block, y)
+                    n_restarts=cfg.gp_restarts, random_state=cfg.seed, linear=lin,
+                    varying_only=lin).fit(block, y)
             report(on_progress, "gp", cfg.n_models, cfg.n_models, message="committee GPs")
         return self
 

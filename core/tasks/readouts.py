@@ -168,6 +168,11 @@ class GPReadout:
         Add a linear (dot-product) kernel with its own amplitude to every block: additive
         effects of the columns plus a Matérn term for the rest. Blocks are then centred on
         their training mean (distances, hence the Matérn term, are unchanged).
+    varying_only : bool
+        Read only the columns that vary among the training rows (e.g. the mutated positions
+        and residues seen in training). A residue no training protein has then adds nothing
+        to a new protein's distances: its effect is unknown, so the prediction rests on the
+        mutations that were seen.
 
     Attributes
     ----------
@@ -175,20 +180,34 @@ class GPReadout:
     scales_ : list of float, the divisor of each block (median pairwise training distance)
     centres_ : list of (F_b,) arrays, the training mean of each scaled block (zeros without
         ``linear``)
-    widths_ : list of int, columns per block
+    widths_ : list of int, columns read per block
+    columns_ : list of int arrays, the columns read per block (all, or those varying in training)
     """
 
     def __init__(self, *, n_restarts: int = 3, nu: float = 2.5, noise: float = 0.1,
-                 random_state: int = 0, linear: bool = False):
+                 random_state: int = 0, linear: bool = False, varying_only: bool = False):
         self.n_restarts = n_restarts
         self.nu = nu
         self.noise = noise
         self.random_state = random_state
         self.linear = linear
+        self.varying_only = varying_only
+
+    def _choose_columns(self, blocks: Sequence[np.ndarray]) -> None:
+        """The columns read per block: all, or (``varying_only``) those varying in training."""
+        self.columns_ = []
+        for b in blocks:
+            cols = np.flatnonzero(np.ptp(b, axis=0) > 0) if self.varying_only and len(b) \
+                else np.arange(b.shape[1])
+            self.columns_.append(cols if cols.size else np.arange(min(1, b.shape[1])))
+
+    def _select(self, blocks: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return [np.asarray(b, dtype=np.float64).reshape(len(b), -1)[:, cols]
+                for b, cols in zip(blocks, self.columns_, strict=True)]
 
     def _stack(self, blocks: Sequence[np.ndarray]) -> np.ndarray:
-        cols = [np.asarray(b, dtype=np.float64).reshape(len(b), -1) / scale - centre
-                for b, scale, centre in zip(blocks, self.scales_, self.centres_, strict=True)]
+        cols = [b / scale - centre for b, scale, centre in
+                zip(self._select(blocks), self.scales_, self.centres_, strict=True)]
         return np.hstack(cols)
 
     def _centre(self, blocks: Sequence[np.ndarray]) -> None:
@@ -218,12 +237,15 @@ class GPReadout:
         blocks = [blocks] if isinstance(blocks, np.ndarray) else list(blocks)
         blocks = [np.asarray(b, dtype=np.float64).reshape(len(b), -1) for b in blocks]
         y = np.asarray(y, dtype=np.float64).reshape(-1)
+        raw = blocks
+        self._choose_columns(raw)
+        blocks = self._select(raw)
         self.widths_ = [b.shape[1] for b in blocks]
         self.scales_ = [_block_scale(b) for b in blocks]
         self._centre(blocks)
         # Hyper-parameters are searched on a compact copy of the training features that keeps
         # every training distance; the found kernel is then refitted on the full columns, so new
-        # sequences' own mutations still count at prediction.
+        # sequences' own mutations still count at prediction (unless ``varying_only``).
         # Likewise a block wider than the number of rows is rotated onto its principal axes
         # (SVD of the centred block): pairwise distances, hence the likelihood, are unchanged
         # and each optimiser step is far cheaper. Its columns are centred, so dot products
@@ -245,7 +267,7 @@ class GPReadout:
         if holdout is not None and 5 <= int(np.sum(holdout)) <= len(y) - 5:
             self.theta_ = _holdout_theta(search.kernel_, np.hstack(compact), y,
                                          np.asarray(holdout, dtype=bool))
-        self._refit(blocks, y)
+        self._refit(raw, y)
         return self
 
     def _refit(self, blocks: list[np.ndarray], y: np.ndarray) -> None:
@@ -275,6 +297,7 @@ class GPReadout:
     def state(self) -> dict[str, Any]:
         """What :meth:`from_state` needs besides the training data (JSON-able)."""
         return {"nu": self.nu, "noise": self.noise, "linear": self.linear,
+                "varying_only": self.varying_only,
                 "widths": list(self.widths_),
                 "scales": list(self.scales_), "theta": self.theta_.tolist(),
                 "log_marginal_likelihood": self.log_marginal_likelihood_}
@@ -282,12 +305,14 @@ class GPReadout:
     @classmethod
     def from_state(cls, state: dict[str, Any], blocks, y) -> GPReadout:
         """Rebuild a fitted read-out from :meth:`state` and its training data (no optimiser)."""
-        self = cls(nu=state["nu"], noise=state["noise"], linear=bool(state.get("linear", False)))
+        self = cls(nu=state["nu"], noise=state["noise"], linear=bool(state.get("linear", False)),
+                   varying_only=bool(state.get("varying_only", False)))
         blocks = [blocks] if isinstance(blocks, np.ndarray) else list(blocks)
         blocks = [np.asarray(b, dtype=np.float64).reshape(len(b), -1) for b in blocks]
         self.widths_ = [int(w) for w in state["widths"]]
         self.scales_ = [float(s) for s in state["scales"]]
-        self._centre(blocks)
+        self._choose_columns(blocks)
+        self._centre(self._select(blocks))
         self.theta_ = np.asarray(state["theta"], dtype=np.float64)
         self.log_marginal_likelihood_ = float(state.get("log_marginal_likelihood", np.nan))
         self._refit(blocks, np.asarray(y, dtype=np.float64).reshape(-1))

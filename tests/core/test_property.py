@@ -64,7 +64,7 @@ def test_gp_readout_contract_blocks_and_state():
     gp = GPReadout(n_restarts=1, random_state=0)
     assert gp.fit([a[:30], b[:30]], y[:30]) is gp
     learned = [k for k in vars(gp) if k not in ("n_restarts", "nu", "noise", "random_state",
-                                                 "linear")]
+                                                 "linear", "varying_only")]
     assert learned and all(k.endswith("_") for k in learned)
     mean, std = gp.predict([a[30:], b[30:]])
     assert mean.shape == std.shape == (10,) and (std > 0).all()
@@ -96,6 +96,9 @@ def test_linear_gp_readout_learns_additive_effects_and_round_trips():
     novel[:, -1] = 1.0  # a column constant in training (an unseen residue)
     m3, s3 = wide.predict(novel)
     assert np.allclose(m3, mean, atol=0.05) and (s3 > std).all()
+    seen = GPReadout(n_restarts=0, linear=True, varying_only=True).fit(train, y[:45])
+    assert seen.widths_ == [24]  # the column constant in training is not read
+    assert np.allclose(seen.predict(novel)[0], seen.predict(np.c_[x[45:], np.zeros(15)])[0])
 
 
 def test_linear_committee_is_fitted_and_named(synthetic):
@@ -110,7 +113,7 @@ def test_linear_committee_is_fitted_and_named(synthetic):
         replace(TINY, committee_kernel="cubic")
     seqs, y = synthetic["sequence"].tolist(), synthetic["score"].to_numpy()
     model = PropertyModel(cfg).fit(seqs[:24], y[:24])
-    assert all(gp.linear for gp in model.committee_.values())
+    assert all(gp.linear and gp.varying_only for gp in model.committee_.values())
     again = PropertyModel.from_state(cfg, *model.to_state(), profile_rows=seqs[:24])
     assert np.allclose(model.predict(seqs[24:])[0], again.predict(seqs[24:])[0], atol=1e-6)
     data = PropertyData.from_table(pd.DataFrame(synthetic), "score")

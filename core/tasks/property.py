@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 def model_name(config: PropertyConfig) -> str:
     """The bench name of the model a config trains (see :mod:`core.tasks.property_eval`)."""
     if config.committee:
-        return "triplet_cnn_gp_committee"
+        return "triplet_cnn_gp_committee" + ("_lin" if config.committee_kernel != "matern" else "")
     return "triplet_cnn_gp_ens" if config.n_models > 1 else "triplet_cnn_gp"
 
 

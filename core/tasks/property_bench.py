@@ -40,7 +40,8 @@ PAPER = {model: {ds: row[key] for ds, row in PROPERTY_TABLE_I.items()}
          for model, key in (("triplet_cnn_gp", "triplet"), ("mse_cnn_gp", "non_triplet"))}
 
 BENCH_MODELS = ("triplet_cnn_gp", "triplet_cnn_gp_ens", "onehot_gp", "blosum_gp",
-                "triplet_cnn_gp_committee", "mse_cnn_gp", "ridge_onehot")
+                "onehot_lin_gp", "blosum_lin_gp", "triplet_cnn_gp_committee",
+                "triplet_cnn_gp_committee_lin", "mse_cnn_gp", "ridge_onehot")
 REFERENCE = "onehot_gp"
 
 

@@ -4,6 +4,7 @@ Examples::
 
     python -m core train property --dataset absorption
     python -m core train property --dataset T50 --baselines --n-models 3
+    python -m core train property --dataset T50 --committee linear+matern
     python -m core train property --csv variants.csv --label activity --epochs 40
     python -m core train property --dataset absorption --quick     # a smoke run
 """
@@ -29,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--readout", default=None,
                         choices=["embedding", "pooled", "embedding+blosum", "embedding+onehot"])
     parser.add_argument("--n-models", type=int, default=None, help="seed-ensemble size")
+    parser.add_argument("--committee", default=None, choices=["none", "matern", "linear+matern"],
+                        help="mix the seed ensemble with GPs on one-hot and BLOSUM62 rows "
+                             "(Matérn, or linear + Matérn kernel: triplet_cnn_gp_committee_lin)")
     parser.add_argument("--margin", type=float, default=None)
     parser.add_argument("--margin-mode", default=None, choices=["fixed", "scaled"])
     parser.add_argument("--mining", default=None, choices=["all", "semihard", "hard"])
@@ -48,6 +52,8 @@ def config_from_args(args: argparse.Namespace):
     train = {k: v for k, v in (("epochs", args.epochs), ("margin", args.margin),
                                ("margin_mode", args.margin_mode), ("mining", args.mining))
              if v is not None}
+    if getattr(args, "committee", None) not in (None, "none"):
+        top.update(committee=True, committee_kernel=args.committee)
     if args.quick:
         top.setdefault("n_models", 1)
         top["gp_restarts"] = 0

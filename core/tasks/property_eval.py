@@ -22,8 +22,15 @@ MODELS: dict[str, tuple[str, str]] = {
     "triplet_cnn_gp_ens": ("ours", "seed ensemble of triplet CNN + GP (equal mixture)"),
     "triplet_cnn_gp_committee": ("ours", "equal mixture of the seed ensemble, the one-hot GP "
                                          "and the BLOSUM62 GP"),
+    "triplet_cnn_gp_committee_lin": ("ours", "equal mixture of the seed ensemble and GPs with a "
+                                             "linear + Matérn kernel on the one-hot and the "
+                                             "BLOSUM62 columns that vary in training"),
     "onehot_gp": ("baseline", "GP on one-hot rows"),
     "blosum_gp": ("baseline", "GP on BLOSUM62-profile rows"),
+    "onehot_lin_gp": ("baseline", "GP, linear + Matérn kernel, one-hot columns varying in "
+                                  "training"),
+    "blosum_lin_gp": ("baseline", "GP, linear + Matérn kernel, BLOSUM62 columns varying in "
+                                  "training"),
     "mse_cnn_gp": ("baseline", "the paper's non-triplet CNN (MSE), GP on its embedding"),
     "ridge_onehot": ("baseline", "ridge regression on one-hot rows (no std)"),
 }
@@ -81,8 +88,17 @@ def _encoder_features(data, train, key, config: PropertyConfig, device, cache: _
     return cache.encoders[key]
 
 
-def _gp(blocks, train, test, y, *, restarts: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    gp = GPReadout(n_restarts=restarts, random_state=seed)
+#: committee model -> the GPs mixed with the seed ensemble
+COMMITTEES = {"triplet_cnn_gp_committee": ("onehot_gp", "blosum_gp"),
+              "triplet_cnn_gp_committee_lin": ("onehot_lin_gp", "blosum_lin_gp")}
+#: profile GP -> (PropertyData block, linear term on the columns varying in training)
+PROFILE_GPS = {"onehot_gp": ("onehot", False), "blosum_gp": ("blosum", False),
+               "onehot_lin_gp": ("onehot", True), "blosum_lin_gp": ("blosum", True)}
+
+
+def _gp(blocks, train, test, y, *, restarts: int, seed: int, linear: bool = False
+        ) -> tuple[np.ndarray, np.ndarray]:
+    gp = GPReadout(n_restarts=restarts, random_state=seed, linear=linear, varying_only=linear)
     gp.fit([b[train] for b in blocks], y[train])
     return gp.predict([b[test] for b in blocks])
 
@@ -134,9 +150,10 @@ def fit_predict(data: PropertyData, train: np.ndarray, test: np.ndarray, models:
     common = dict(config=config, device=device, cache=cache)
     for name in models:
         t0 = time.perf_counter()
-        if name in ("onehot_gp", "blosum_gp"):
-            block = data.onehot if name == "onehot_gp" else data.blosum
-            m, s = _gp([block], train, test, data.y, restarts=config.gp_restarts, seed=seed)
+        if name in PROFILE_GPS:
+            block, linear = PROFILE_GPS[name]
+            m, s = _gp([getattr(data, block)], train, test, data.y,
+                       restarts=config.gp_restarts, seed=seed, linear=linear)
             out[name] = Prediction(m, s, time.perf_counter() - t0)
         elif name == "ridge_onehot":
             m = ridge_predict(data.onehot[train], data.y[train], data.onehot[test])
@@ -150,9 +167,9 @@ def fit_predict(data: PropertyData, train: np.ndarray, test: np.ndarray, models:
         elif name == "triplet_cnn_gp_ens":
             out[name] = _cnn_gp(data, train, test, objective=config.train.objective, seeds=ens,
                                 extra=None, **common)
-        elif name == "triplet_cnn_gp_committee":
+        elif name in COMMITTEES:
             parts = []
-            for part in ("triplet_cnn_gp_ens", "onehot_gp", "blosum_gp"):
+            for part in ("triplet_cnn_gp_ens", *COMMITTEES[name]):
                 if part not in out:
                     out.update(fit_predict(data, train, test, [part], config=config, seed=seed,
                                            device=device, n_ensemble=n_ensemble,

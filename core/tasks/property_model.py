@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 READOUTS = ("embedding", "pooled", "embedding+onehot", "embedding+blosum", "pooled+onehot",
             "embedding+onehot+blosum")
 INPUTS = ("auto", "sequence", "aligned")
+COMMITTEE_KERNELS = ("matern", "linear+matern")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class PropertyConfig:
         pooled as an equal mixture (a seed ensemble).
     committee : also fit a GP on one-hot rows and one on BLOSUM62-profile rows and predict with
         the equal mixture of {CNN ensemble, one-hot GP, BLOSUM GP}.
+    committee_kernel : the committee GPs' kernel: ``matern`` (Matérn 5/2 + white noise, as the
+        baselines) or ``linear+matern`` (plus a linear term: additive per-residue effects,
+        with the Matérn term for the rest; on the columns that vary among the training rows;
+        chosen by inner CV on the training rows).
     input : what the CNN reads: the gap-free ``sequence``, the ``aligned`` rows, or ``auto``
         (gap-free; see :func:`choose_input`).
     gp_restarts : extra random starts of the GP optimiser.
@@ -57,6 +62,7 @@ class PropertyConfig:
     readout: str = "embedding"
     n_models: int = 3
     committee: bool = False
+    committee_kernel: str = "matern"
     gp_holdout: bool = False
     input: str = "auto"
     gp_restarts: int = 3
@@ -70,6 +76,7 @@ class PropertyConfig:
             object.__setattr__(self, "train", TrainConfig(**self.train))
         check_choice("readout", self.readout, READOUTS)
         check_choice("input", self.input, INPUTS)
+        check_choice("committee_kernel", self.committee_kernel, COMMITTEE_KERNELS)
         if self.n_models < 1 or self.gp_restarts < 0:
             raise ValueError("n_models >= 1 and gp_restarts >= 0 please")
 
@@ -195,8 +202,10 @@ class PropertyModel:
         if cfg.committee:
             for kind in ("onehot", "blosum"):
                 block = profile_features(profile_rows, kind, self.width_)
-                self.committee_[kind] = GPReadout(n_restarts=cfg.gp_restarts,
-                                                  random_state=cfg.seed).fit(block, y)
+                lin = cfg.committee_kernel == "linear+matern"
+                self.committee_[kind] = GPReadout(
+                    n_restarts=cfg.gp_restarts, random_state=cfg.seed, linear=lin,
+                    varying_only=lin).fit(block, y)
             report(on_progress, "gp", cfg.n_models, cfg.n_models, message="committee GPs")
         return self
 

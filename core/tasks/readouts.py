@@ -84,13 +84,14 @@ def _block_scale(X: np.ndarray) -> float:
 
 
 def _distance_preserving(X: np.ndarray) -> np.ndarray:
-    """Rows of X (N, F) in at most N - 1 columns with every pairwise distance kept."""
+    """Rows of X (N, F), centred, in at most N - 1 columns with every pairwise distance (and
+    every dot product of the centred rows) kept."""
     X = X[:, np.ptp(X, axis=0) > 0]  # constant columns add nothing to distances
     if X.shape[1] == 0:
         return np.zeros((len(X), 1))
-    if X.shape[1] < len(X):
-        return X
     centred = X - X.mean(axis=0)
+    if X.shape[1] < len(X):
+        return centred
     u, s, _ = np.linalg.svd(centred, full_matrices=False)
     rank = int((s > s[0] * 1e-10).sum()) if s.size else 0
     return u[:, :max(rank, 1)] * s[:max(rank, 1)]
@@ -129,15 +130,21 @@ def _holdout_theta(kernel: Kernel, X: np.ndarray, y: np.ndarray, hold: np.ndarra
     return np.asarray(res.x) if np.isfinite(res.fun) and res.fun < best else start
 
 
-def _kernel(widths: Sequence[int], *, nu: float, noise: float) -> Kernel:
-    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+def _kernel(widths: Sequence[int], *, nu: float, noise: float, linear: bool = False) -> Kernel:
+    """Sum over blocks of amplitude x Matérn (and, with ``linear``, amplitude x dot product),
+    plus white noise. The dot product is an additive per-column effect (Bayesian linear
+    regression on the block, e.g. one effect per residue at each position); the Matérn term
+    carries what is not additive."""
+    from sklearn.gaussian_process.kernels import ConstantKernel, DotProduct, Matern, WhiteKernel
 
     parts, start = [], 0
     for width in widths:
-        matern = Matern(length_scale=1.0, length_scale_bounds=(1e-2, 1e3), nu=nu)
-        part = ConstantKernel(1.0, (1e-3, 1e2)) * (
-            matern if len(widths) == 1 else OnColumns(matern, start, start + width))
-        parts.append(part)
+        terms = [Matern(length_scale=1.0, length_scale_bounds=(1e-2, 1e3), nu=nu)]
+        if linear:
+            terms.append(DotProduct(sigma_0=0.0, sigma_0_bounds="fixed"))
+        for term in terms:
+            parts.append(ConstantKernel(1.0, (1e-3, 1e2)) * (
+                term if len(widths) == 1 else OnColumns(term, start, start + width)))
         start += width
     kernel = parts[0]
     for part in parts[1:]:
@@ -157,25 +164,56 @@ class GPReadout:
         Matérn smoothness (paper: 2.5).
     random_state : int
         Seeds the optimiser's restarts.
+    linear : bool
+        Add a linear (dot-product) kernel with its own amplitude to every block: additive
+        effects of the columns plus a Matérn term for the rest. Blocks are then centred on
+        their training mean (distances, hence the Matérn term, are unchanged).
+    varying_only : bool
+        Read only the columns that vary among the training rows (e.g. the mutated positions
+        and residues seen in training). A residue no training protein has then adds nothing
+        to a new protein's distances: its effect is unknown, so the prediction rests on the
+        mutations that were seen.
 
     Attributes
     ----------
     gp_ : sklearn GaussianProcessRegressor, fitted
     scales_ : list of float, the divisor of each block (median pairwise training distance)
-    widths_ : list of int, columns per block
+    centres_ : list of (F_b,) arrays, the training mean of each scaled block (zeros without
+        ``linear``)
+    widths_ : list of int, columns read per block
+    columns_ : list of int arrays, the columns read per block (all, or those varying in training)
     """
 
     def __init__(self, *, n_restarts: int = 3, nu: float = 2.5, noise: float = 0.1,
-                 random_state: int = 0):
+                 random_state: int = 0, linear: bool = False, varying_only: bool = False):
         self.n_restarts = n_restarts
         self.nu = nu
         self.noise = noise
         self.random_state = random_state
+        self.linear = linear
+        self.varying_only = varying_only
+
+    def _choose_columns(self, blocks: Sequence[np.ndarray]) -> None:
+        """The columns read per block: all, or (``varying_only``) those varying in training."""
+        self.columns_ = []
+        for b in blocks:
+            cols = np.flatnonzero(np.ptp(b, axis=0) > 0) if self.varying_only and len(b) \
+                else np.arange(b.shape[1])
+            self.columns_.append(cols if cols.size else np.arange(min(1, b.shape[1])))
+
+    def _select(self, blocks: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return [np.asarray(b, dtype=np.float64).reshape(len(b), -1)[:, cols]
+                for b, cols in zip(blocks, self.columns_, strict=True)]
 
     def _stack(self, blocks: Sequence[np.ndarray]) -> np.ndarray:
-        cols = [np.asarray(b, dtype=np.float64).reshape(len(b), -1) / scale
-                for b, scale in zip(blocks, self.scales_, strict=True)]
+        cols = [b / scale - centre for b, scale, centre in
+                zip(self._select(blocks), self.scales_, self.centres_, strict=True)]
         return np.hstack(cols)
+
+    def _centre(self, blocks: Sequence[np.ndarray]) -> None:
+        """Training means of the scaled blocks (the dot product's origin); zeros unless linear."""
+        self.centres_ = [(b / s).mean(axis=0) if self.linear else np.zeros(b.shape[1])
+                         for b, s in zip(blocks, self.scales_, strict=True)]
 
     def fit(self, blocks: np.ndarray | Sequence[np.ndarray], y, *,
             holdout: np.ndarray | None = None) -> GPReadout:
@@ -199,18 +237,24 @@ class GPReadout:
         blocks = [blocks] if isinstance(blocks, np.ndarray) else list(blocks)
         blocks = [np.asarray(b, dtype=np.float64).reshape(len(b), -1) for b in blocks]
         y = np.asarray(y, dtype=np.float64).reshape(-1)
+        raw = blocks
+        self._choose_columns(raw)
+        blocks = self._select(raw)
         self.widths_ = [b.shape[1] for b in blocks]
         self.scales_ = [_block_scale(b) for b in blocks]
+        self._centre(blocks)
         # Hyper-parameters are searched on a compact copy of the training features that keeps
         # every training distance; the found kernel is then refitted on the full columns, so new
-        # sequences' own mutations still count at prediction.
+        # sequences' own mutations still count at prediction (unless ``varying_only``).
         # Likewise a block wider than the number of rows is rotated onto its principal axes
         # (SVD of the centred block): pairwise distances, hence the likelihood, are unchanged
-        # and each optimiser step is far cheaper.
+        # and each optimiser step is far cheaper. Its columns are centred, so dot products
+        # (the linear term) are those of the centred full block too.
         compact = [_distance_preserving(b / scale) for b, scale in
                    zip(blocks, self.scales_, strict=True)]
         search = GaussianProcessRegressor(
-            _kernel([c.shape[1] for c in compact], nu=self.nu, noise=self.noise),
+            _kernel([c.shape[1] for c in compact], nu=self.nu, noise=self.noise,
+                    linear=self.linear),
             normalize_y=True, n_restarts_optimizer=self.n_restarts,
             random_state=self.random_state)
         with warnings.catch_warnings():
@@ -223,13 +267,14 @@ class GPReadout:
         if holdout is not None and 5 <= int(np.sum(holdout)) <= len(y) - 5:
             self.theta_ = _holdout_theta(search.kernel_, np.hstack(compact), y,
                                          np.asarray(holdout, dtype=bool))
-        self._refit(blocks, y)
+        self._refit(raw, y)
         return self
 
     def _refit(self, blocks: list[np.ndarray], y: np.ndarray) -> None:
         from sklearn.gaussian_process import GaussianProcessRegressor
 
-        kernel = _kernel(self.widths_, nu=self.nu, noise=self.noise).clone_with_theta(self.theta_)
+        kernel = _kernel(self.widths_, nu=self.nu, noise=self.noise,
+                         linear=self.linear).clone_with_theta(self.theta_)
         self.gp_ = GaussianProcessRegressor(kernel, normalize_y=True, optimizer=None)
         self.gp_.fit(self._stack(blocks), y)
 
@@ -251,18 +296,23 @@ class GPReadout:
 
     def state(self) -> dict[str, Any]:
         """What :meth:`from_state` needs besides the training data (JSON-able)."""
-        return {"nu": self.nu, "noise": self.noise, "widths": list(self.widths_),
+        return {"nu": self.nu, "noise": self.noise, "linear": self.linear,
+                "varying_only": self.varying_only,
+                "widths": list(self.widths_),
                 "scales": list(self.scales_), "theta": self.theta_.tolist(),
                 "log_marginal_likelihood": self.log_marginal_likelihood_}
 
     @classmethod
     def from_state(cls, state: dict[str, Any], blocks, y) -> GPReadout:
         """Rebuild a fitted read-out from :meth:`state` and its training data (no optimiser)."""
-        self = cls(nu=state["nu"], noise=state["noise"])
+        self = cls(nu=state["nu"], noise=state["noise"], linear=bool(state.get("linear", False)),
+                   varying_only=bool(state.get("varying_only", False)))
         blocks = [blocks] if isinstance(blocks, np.ndarray) else list(blocks)
         blocks = [np.asarray(b, dtype=np.float64).reshape(len(b), -1) for b in blocks]
         self.widths_ = [int(w) for w in state["widths"]]
         self.scales_ = [float(s) for s in state["scales"]]
+        self._choose_columns(blocks)
+        self._centre(self._select(blocks))
         self.theta_ = np.asarray(state["theta"], dtype=np.float64)
         self.log_marginal_likelihood_ = float(state.get("log_marginal_likelihood", np.nan))
         self._refit(blocks, np.asarray(y, dtype=np.float64).reshape(-1))

@@ -12,6 +12,7 @@ from pages._shared.method import pick_data, pick_run
 from pages._shared.property_views import show_results
 
 RUN_KEY = "property.run_id"
+COMMITTEES = ["none", "linear+matern", "matern"]
 
 st.title("Property models")
 st.caption("A triplet-trained CNN embeds each variant; a Gaussian process reads the property "
@@ -49,12 +50,19 @@ with st.form("property.w.form"):
                            help="The final embedding, the 512 max-pooled features, or the "
                                 "embedding plus a BLOSUM62 / one-hot block.")
     baselines = c4.checkbox("Fit baselines", value=True, key="property.w.baselines",
-                            help="One-hot GP, BLOSUM62 GP, ridge on one-hot and the "
-                                 "MSE-trained CNN + GP, on the same split.")
+                            help="One-hot GP, BLOSUM62 GP (Matérn; and with a linear term), "
+                                 "ridge on one-hot and the MSE-trained CNN + GP, on the same "
+                                 "split.")
+    committee = c4.selectbox("Committee", COMMITTEES, key="property.w.committee",
+                             help="Mix the CNN ensemble's prediction with GPs on one-hot and "
+                                  "BLOSUM62 rows: Matérn kernels, or linear + Matérn "
+                                  "(additive per-residue effects plus the rest).")
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 if submitted:
     config = {"train": {"epochs": int(epochs)}, "n_models": int(n_models), "readout": readout,
               "baselines": bool(baselines), "seed": int(st.session_state[state.SEED])}
+    if committee != "none":
+        config.update(committee=True, committee_kernel=committee)
     dataset = {"name": data_name, "n": len(table), "fingerprint": dataset_fingerprint(table),
                "source": "builtin" if choice.builtin else "upload"}
     st.session_state[RUN_KEY] = get_jobs().submit(

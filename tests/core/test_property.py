@@ -63,7 +63,8 @@ def test_gp_readout_contract_blocks_and_state():
     y = 2 * a[:, 0] + 0.1 * rng.normal(size=40)
     gp = GPReadout(n_restarts=1, random_state=0)
     assert gp.fit([a[:30], b[:30]], y[:30]) is gp
-    learned = [k for k in vars(gp) if k not in ("n_restarts", "nu", "noise", "random_state")]
+    learned = [k for k in vars(gp) if k not in ("n_restarts", "nu", "noise", "random_state",
+                                                 "linear", "varying_only")]
     assert learned and all(k.endswith("_") for k in learned)
     mean, std = gp.predict([a[30:], b[30:]])
     assert mean.shape == std.shape == (10,) and (std > 0).all()
@@ -72,6 +73,55 @@ def test_gp_readout_contract_blocks_and_state():
     m2, s2 = again.predict([a[30:], b[30:]])
     assert np.allclose(mean, m2) and np.allclose(std, s2)
     assert set(gp.kernel_summary()) >= {"k2__noise_level"}
+
+
+def test_linear_gp_readout_learns_additive_effects_and_round_trips():
+    # Additive per-site effects on one-hot rows, as in a mutant library: the linear term
+    # carries them, a residue never seen in training widens the std but not the mean.
+    rng = np.random.default_rng(3)
+    sites = rng.integers(0, 2, size=(60, 12)).astype(float)
+    x = np.concatenate([sites, 1 - sites], axis=1)  # (60, 24), two letters per site
+    y = sites @ rng.normal(size=12) + 0.05 * rng.normal(size=60)
+    lin = GPReadout(n_restarts=1, random_state=0, linear=True).fit(x[:45], y[:45])
+    mean, std = lin.predict(x[45:])
+    plain = GPReadout(n_restarts=1, random_state=0).fit(x[:45], y[:45]).predict(x[45:])[0]
+    assert np.abs(mean - y[45:]).mean() < np.abs(plain - y[45:]).mean()
+    assert any("DotProduct" in repr(k) for k in lin.gp_.kernel_.get_params().values())
+    again = GPReadout.from_state(lin.state(), x[:45], y[:45])
+    m2, s2 = again.predict(x[45:])
+    assert again.linear and np.allclose(mean, m2) and np.allclose(std, s2)
+    novel = np.c_[x[45:], np.zeros((15, 1))]
+    train = np.c_[x[:45], np.zeros((45, 1))]
+    wide = GPReadout.from_state(lin.state(), train, y[:45])
+    novel[:, -1] = 1.0  # a column constant in training (an unseen residue)
+    m3, s3 = wide.predict(novel)
+    assert np.allclose(m3, mean, atol=0.05) and (s3 > std).all()
+    seen = GPReadout(n_restarts=0, linear=True, varying_only=True).fit(train, y[:45])
+    assert seen.widths_ == [24]  # the column constant in training is not read
+    assert np.allclose(seen.predict(novel)[0], seen.predict(np.c_[x[45:], np.zeros(15)])[0])
+
+
+def test_linear_committee_is_fitted_and_named(synthetic):
+    from dataclasses import replace
+
+    from core.tasks.property import model_name
+    from core.tasks.property_eval import PropertyData, fit_predict
+
+    cfg = replace(TINY, committee=True, committee_kernel="linear+matern")
+    assert model_name(cfg) == "triplet_cnn_gp_committee_lin"
+    with pytest.raises(ValueError):
+        replace(TINY, committee_kernel="cubic")
+    seqs, y = synthetic["sequence"].tolist(), synthetic["score"].to_numpy()
+    model = PropertyModel(cfg).fit(seqs[:24], y[:24])
+    assert all(gp.linear and gp.varying_only for gp in model.committee_.values())
+    again = PropertyModel.from_state(cfg, *model.to_state(), profile_rows=seqs[:24])
+    assert np.allclose(model.predict(seqs[24:])[0], again.predict(seqs[24:])[0], atol=1e-6)
+    data = PropertyData.from_table(pd.DataFrame(synthetic), "score")
+    out = fit_predict(data, np.arange(24), np.arange(24, 30),
+                      ["triplet_cnn_gp_committee_lin"], config=cfg, n_ensemble=1)
+    assert {"onehot_lin_gp", "blosum_lin_gp"} <= set(out)
+    pred = out["triplet_cnn_gp_committee_lin"]
+    assert pred.mean.shape == pred.std.shape == (6,) and (pred.std > 0).all()
 
 
 def test_cluster_order_is_a_permutation():

@@ -25,6 +25,7 @@ def test_train_on_absorption_shows_table_and_prediction_plot(app, workspace):
     at = open_page(app, "property.py")
     at.number_input(key="property.w.epochs").set_value(2)
     at.checkbox(key="property.w.baselines").uncheck()  # keep the test short
+    at.selectbox(key="property.w.committee").set_value("linear+matern")
     at.button(key="FormSubmitter:property.w.form-Train").click().run()
     assert not at.exception
     store = RunStore(workspace)
@@ -38,7 +39,8 @@ def test_train_on_absorption_shows_table_and_prediction_plot(app, workspace):
     at.run()
     assert not at.exception
     scores = at.dataframe[0].value
-    assert "triplet_cnn_gp" in scores["model"].tolist()
-    assert scores.loc[scores["model"] == "triplet_cnn_gp", "mae"].iloc[0] > 0
+    ours = "triplet_cnn_gp_committee_lin"  # the committee chosen in the form
+    assert ours in scores["model"].tolist()
+    assert scores.loc[scores["model"] == ours, "mae"].iloc[0] > 0
     charts = [c for c in at.get("plotly_chart")]
     assert any("Predicted vs. measured" in c.proto.spec for c in charts)

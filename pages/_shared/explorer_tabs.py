@@ -114,6 +114,7 @@ def compare_tab(result: dict, frame: pd.DataFrame, features, table: pd.DataFrame
         fig = px_ex.explorer_map(np.asarray(res["coords"])[shown], frame.iloc[shown],
                                  color=style["color"],
                                  hover=style["hover"], highlight=linked or None, title=title,
+                                 axis=ev.LABELS[res["config"]["method"]].split(" ")[0],
                                  height=480)
         with col:
             picked = lasso_map(fig, key=f"explorer.cmp_{name}")

@@ -123,3 +123,14 @@ def activate_upload(page, app_url: str, path: Path):
     page.get_by_role("button", name="Use this data set").click()
     page.get_by_text("is the active data set").wait_for()
     return nav
+
+
+def open_with_upload(page, app_url: str, path: Path, link: str, heading: str) -> None:
+    """Upload ``path`` as the active data set, open the page ``link`` (its title ``heading``)
+    and pick "Active data set" as its data."""
+    nav = activate_upload(page, app_url, path)
+    nav.get_by_role("link", name=link).click()
+    page.get_by_role("heading", name=heading).wait_for()
+    wait_idle(page)
+    page.get_by_text("Active data set").click()
+    wait_idle(page)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import shared_data_or_skip
-from tests.e2e.conftest import activate_upload, wait_idle
+from tests.e2e.conftest import open_with_upload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -19,13 +19,7 @@ def test_upload_cluster_and_see_curve_and_confusion(page, app_url, tmp_path):
     csv = tmp_path / "three_families.csv"
     subset[["id", "sequence", "family_name"]].to_csv(csv, index=False)
 
-    nav = activate_upload(page, app_url, csv)
-
-    nav.get_by_role("link", name="Clustering").click()
-    page.get_by_role("heading", name="Clustering without labels").wait_for()
-    wait_idle(page)
-    page.get_by_text("Active data set").click()
-    wait_idle(page)
+    open_with_upload(page, app_url, csv, "Clustering", "Clustering without labels")
     page.get_by_role("button", name="Cluster", exact=True).click()
     plot = page.locator(".js-plotly-plot").filter(has_text="NMI during SeqSCAN training")
     plot.wait_for(timeout=600_000)

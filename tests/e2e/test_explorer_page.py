@@ -7,7 +7,7 @@ import os
 import pytest
 
 from tests.conftest import _families
-from tests.e2e.conftest import activate_upload, wait_idle
+from tests.e2e.conftest import open_with_upload, wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -38,12 +38,7 @@ def test_lasso_a_family_and_download_exactly_its_ids(page, app_url, tmp_path):
     table = _families(n_per=20, seed=3)
     csv = tmp_path / "families.csv"
     table.to_csv(csv, index=False)
-    nav = activate_upload(page, app_url, csv)
-    nav.get_by_role("link", name="Embedding Explorer").click()
-    page.get_by_role("heading", name="Embedding Explorer").wait_for()
-    wait_idle(page)
-    page.get_by_text("Active data set").click()
-    wait_idle(page)
+    open_with_upload(page, app_url, csv, "Embedding Explorer", "Embedding Explorer")
     page.get_by_role("button", name="Embed and map").click()
     page.frame_locator(MAP).locator(".js-plotly-plot .nsewdrag").first.wait_for()
     wait_idle(page)

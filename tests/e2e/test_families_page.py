@@ -7,7 +7,7 @@ import os
 import pytest
 
 from tests.conftest import shared_data_or_skip
-from tests.e2e.conftest import activate_upload, wait_idle
+from tests.e2e.conftest import open_with_upload, wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 FAMILIES = ["HTH_1", "Maf", "SRP54_N"]
@@ -28,13 +28,7 @@ def test_three_families_bars_and_classification_table(page, app_url, tmp_path):
     csv = tmp_path / "three_families.csv"
     subset[["id", "sequence", "aligned", "family_id"]].to_csv(csv, index=False)
 
-    nav = activate_upload(page, app_url, csv)
-
-    nav.get_by_role("link", name="Families").click()
-    page.get_by_role("heading", name="Family fingerprints").wait_for()
-    wait_idle(page)
-    page.get_by_text("Active data set").click()
-    wait_idle(page)
+    open_with_upload(page, app_url, csv, "Families", "Family fingerprints")
     page.get_by_text("in 3 families").wait_for()
     _number(page, "Sequences per family", 20)
     _number(page, "VAE epochs", 3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.core.test_text import tiny_table
-from tests.e2e.conftest import activate_upload, wait_idle
+from tests.e2e.conftest import open_with_upload, wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -14,13 +14,7 @@ def test_upload_train_search_and_see_score_shift(page, app_url, tmp_path):
     csv = tmp_path / "amr_tiny.csv"
     tiny_table().to_csv(csv, index=False)
 
-    nav = activate_upload(page, app_url, csv)
-
-    nav.get_by_role("link", name="Text search").click()
-    page.get_by_role("heading", name="Text search").wait_for()
-    wait_idle(page)
-    page.get_by_text("Active data set").click()
-    wait_idle(page)
+    open_with_upload(page, app_url, csv, "Text search", "Text search")
     page.get_by_text("Thresholds and training").click()
     for label, value in (("Base epochs", "3"), ("Fine-tune epochs", "2")):
         box = page.get_by_label(label)

@@ -61,6 +61,11 @@ class ProteinTower:
     stats_mean: np.ndarray | None = None
     stats_std: np.ndarray | None = None
 
+    def __post_init__(self):
+        # the reference set is fixed: its bags are made once, not at every search
+        self.reference_bags = (self.vocab.transform(self.reference)
+                               if self.reference is not None else None)
+
     def embed(self, sequences: list[str], batch: int = 1024) -> np.ndarray:
         import torch
 
@@ -69,8 +74,8 @@ class ProteinTower:
         bags = self.vocab.transform(sequences)
         dense = None
         if self.reference is not None:
-            dense = (neighbour_stats(bags, sequences, self.vocab.transform(self.reference),
-                                     self.reference) - self.stats_mean) / self.stats_std
+            dense = (neighbour_stats(bags, sequences, self.reference_bags, self.reference)
+                     - self.stats_mean) / self.stats_std
             dense = dense.astype(np.float32)
         out = []
         with torch.no_grad():
@@ -167,13 +172,13 @@ def searcher_for_run(store, run_id: str, library: pd.DataFrame | None = None) ->
 
     model, vocab, arrays = load_model(store, run_id)
     lexicon = lexicon_of(arrays)
+    own = store.load_table(run_id, "proteins")
     tower = ProteinTower(model, vocab)
     if "stats_mean" in arrays:
-        table = store.load_table(run_id, "proteins")
-        tower = ProteinTower(model, vocab, table.loc[table["split"] == "train", "sequence"]
+        tower = ProteinTower(model, vocab, own.loc[own["split"] == "train", "sequence"]
                              .astype(str).tolist(), arrays["stats_mean"], arrays["stats_std"])
     if library is None:
-        proteins = store.load_table(run_id, "proteins")
+        proteins = own
         texts = store.load_table(run_id, "texts")["text"].tolist()
         proteins["text"] = [texts[i] for i in proteins["text_id"]]
         return TextSearcher(model, tower, proteins, VectorIndex(arrays["protein_emb"]), texts,

@@ -212,3 +212,27 @@ def test_neighbours_skip_identical_sequences_and_count_close_ones():
     assert np.isclose(out[0].sum(), 1) and out[0, 1:4].sum() > 0.99  # own family votes
     stats = neighbour_stats(bags, seqs, ref_bags, ref_seqs)
     assert stats.shape == (len(seqs), 8) and stats[0, 5] < 1  # best cosine is not the copy
+
+
+def test_protein_tower_feeds_standardised_neighbourhood_statistics():
+    import torch
+
+    from core.models.dual_encoder import DualEncoder, DualEncoderConfig
+    from core.tasks.text_features import KmerVocabulary
+    from core.tasks.text_neighbours import neighbour_stats
+    from core.tasks.text_search import ProteinTower
+
+    seqs = tiny_table(n_fam=2, per=4)["sequence"].tolist()
+    vocab = KmerVocabulary(3, 4, 1, None).fit(seqs)
+    torch.manual_seed(0)
+    model = DualEncoder(DualEncoderConfig(vocab_size=len(vocab), dim=8, dense_dim=8)).eval()
+    ref, mean, std = seqs[2:], np.full(8, 0.5, np.float32), np.full(8, 2.0, np.float32)
+    tower = ProteinTower(model, vocab, ref, mean, std)
+    got = tower.embed(seqs[:3])
+    bags = vocab.transform(seqs[:3])
+    dense = (neighbour_stats(bags, seqs[:3], vocab.transform(ref), ref) - mean) / std
+    with torch.no_grad():
+        want = model.encode_protein(bags.batch(np.arange(3)),
+                                    dense=torch.from_numpy(dense.astype(np.float32))).numpy()
+    assert np.allclose(got, want, atol=1e-6)
+    assert np.allclose(tower.embed(seqs[:3]), got)  # a second call reuses the reference bags

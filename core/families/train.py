@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from core.config import check_choice
 from core.progress import ProgressCallback, report
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,7 @@ class VAEConfig:
             raise ValueError("epochs, batch_size, latent >= 1 and lr > 0 please")
         if self.kl_warmup < 0 or self.patience < 0:
             raise ValueError("kl_warmup and patience must be >= 0")
-        if self.decoder not in DECODERS:
-            raise ValueError(f"decoder must be one of {DECODERS}")
+        check_choice("decoder", self.decoder, DECODERS)
 
     def kl_at(self, epoch: int) -> float:
         """KL weight in ``epoch`` (1-based) under the linear warm-up."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from core.config import check_choice
+
 DECODERS = ("sigmoid", "softmax")
 
 
@@ -20,8 +22,7 @@ class FamilyVAE(nn.Module):
     def __init__(self, length: int, channels: int, *, hidden: int = 128, latent: int = 30,
                  epsilon_std: float = 0.1, decoder: str = "sigmoid"):
         super().__init__()
-        if decoder not in DECODERS:
-            raise ValueError(f"decoder must be one of {DECODERS}")
+        check_choice("decoder", decoder, DECODERS)
         self.length, self.channels, self.epsilon_std = length, channels, epsilon_std
         self.decoder_kind = decoder
         dim = length * channels

@@ -24,9 +24,10 @@ DRAWN = "explorer.drawn"  # the map's last selection as drawn: {ids, lasso, box}
 # Above SAMPLE_ABOVE points the scatter shows a stratified sample (and says so); above
 # AGGREGATE_ABOVE the overview is a density grid computed here, with drill-down to points.
 # 100,000: the lasso probe (core.lasso_probe, python -m core bench explorer) draws the lasso on
-# pages._shared.lasso_map's overlay in ~0.03 s per mouse move at every size up to 100,000
-# points and has the exact selection 1.3 s after release; plotly's own lasso (st.plotly_chart)
-# already lagged at 30,000 (0.28 s per move against 0.07 s at 1,000).
+# pages._shared.lasso_map's overlay in ~0.03 s per mouse move at every size up to 200,000
+# points and has the exact selection 1.6 s after release at 100,000 (3.0 s at 200,000: too
+# slow); plotly's own lasso (st.plotly_chart) already lagged at 10,000 (0.25 s per move
+# against 0.12 s at 1,000).
 SAMPLE_ABOVE = 100_000
 AGGREGATE_ABOVE = 250_000
 LABELS = {"pca": "PCA", "tsne": "t-SNE (openTSNE)", "umap": "UMAP"}

@@ -49,6 +49,7 @@ class TextExperimentConfig:
     text_lexical: bool = True
     neighbour_texts: bool = False
     neighbour_stats: bool = False
+    stats_measure: str = "kmer"
     neighbour_k: int = 10
     neighbour_temperature: float = 0.05
     train: TextTrainConfig = TextTrainConfig(epochs=12)
@@ -114,14 +115,21 @@ def neighbours_from_training(bags, seqs: list[str], train_rows: np.ndarray,
                                    NeighbourConfig(cfg.neighbour_k, cfg.neighbour_temperature))
 
 
-def training_neighbour_stats(bags, seqs: list[str], train_rows: np.ndarray
+def training_neighbour_stats(bags, seqs: list[str], train_rows: np.ndarray,
+                             measure: str = "kmer"
                              ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Neighbourhood statistics of every protein against the training proteins, standardised
-    by the training rows' mean and standard deviation (returned for use at search time)."""
-    from core.tasks.text_neighbours import neighbour_stats
+    by the training rows' mean and standard deviation (returned for use at search time).
+    ``measure``: ``kmer`` (cosine of the k-mer bags) or ``identity`` (sequence identity,
+    :func:`~core.tasks.text_neighbours.identity_stats`)."""
+    from core.tasks.text_neighbours import identity_matrix, identity_stats, neighbour_stats
 
     train_rows = np.asarray(train_rows)
-    stats = neighbour_stats(bags, seqs, bags.subset(train_rows), [seqs[i] for i in train_rows])
+    ref = [seqs[i] for i in train_rows]
+    if measure == "identity":  # all against all once (cached), then the training columns
+        stats = identity_stats(seqs, ref, sim=identity_matrix(seqs)[:, train_rows])
+    else:
+        stats = neighbour_stats(bags, seqs, bags.subset(train_rows), ref)
     mean, std = stats[train_rows].mean(0), stats[train_rows].std(0) + 1e-6
     return ((stats - mean) / std).astype(np.float32), (mean, std)
 
@@ -161,7 +169,8 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
         text_features = with_lexicon(text_features, texts, lexicon)
     stats_scale = None
     if cfg.neighbour_stats:
-        stats, stats_scale = training_neighbour_stats(bags, seqs, protocol.train)
+        stats, stats_scale = training_neighbour_stats(bags, seqs, protocol.train,
+                                                      cfg.stats_measure)
         dense = stats if dense is None else np.concatenate([dense, stats], 1)
     data = TrainData(bags, text_features, text_ids,
                      dense=None if dense is None else np.asarray(dense, np.float32), texts=texts,

@@ -166,6 +166,39 @@ def test_paper_split_drops_training_copies_of_held_out_sequences():
     assert len(proto.test) == 5 and not set(proto.train) & set(proto.valid)
 
 
+def test_inner_protocols_mirror_the_paper_split_inside_the_training_pool():
+    from core.tasks.text_data import inner_paper_protocols
+
+    table = pd.DataFrame({"id": [f"p{i}" for i in range(200)],
+                          "sequence": ["MKV" * (i % 90 + 1) for i in range(200)]})
+    outer = paper_split(table, seed=1)
+    inner = inner_paper_protocols(table, outer, repeats=2, seed=1)
+    pool = set(outer.train) | set(outer.valid)
+    for proto in inner:
+        assert len(proto.test) == len(outer.test)  # as many held out as the outer test
+        parts = [set(proto.train), set(proto.valid), set(proto.test)]
+        assert set().union(*parts) <= pool and not parts[0] & parts[2]
+        held = set(table["sequence"].iloc[proto.test])
+        assert not held & set(table["sequence"].iloc[np.concatenate([proto.train,
+                                                                      proto.valid])])
+    assert set(inner[0].test) != set(inner[1].test)
+
+
+def test_identity_stats_count_close_relatives_and_skip_copies():
+    from core.tasks.text_neighbours import identity_matrix, identity_stats
+
+    rng = random.Random(1)
+    parent = "".join(rng.choice(AA) for _ in range(300))
+    ref = [parent, _mutate(parent, 1, rng), _mutate(parent, 20, rng)]
+    stats = identity_stats([parent], ref)
+    assert stats.shape == (1, 8)
+    assert np.isclose(stats[0, 4], np.log(2))  # > 0.995: only the one-residue variant
+    assert np.isclose(stats[0, 0], np.log(3))  # > 0.9: both variants, never the copy
+    assert 0.99 < stats[0, 6] < 1
+    sim = identity_matrix([parent], ref, cache=False)
+    assert np.allclose(identity_stats([parent], ref, sim=sim), stats)
+
+
 def test_vector_index_ivf_agrees_with_exact():
     from core.tasks.text_search import VectorIndex
 

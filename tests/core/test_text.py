@@ -269,3 +269,24 @@ def test_protein_tower_feeds_standardised_neighbourhood_statistics():
                                     dense=torch.from_numpy(dense.astype(np.float32))).numpy()
     assert np.allclose(got, want, atol=1e-6)
     assert np.allclose(tower.embed(seqs[:3]), got)  # a second call reuses the reference bags
+
+
+def test_protein_tower_uses_identity_statistics_when_the_run_did():
+    import torch
+
+    from core.models.dual_encoder import DualEncoder, DualEncoderConfig
+    from core.tasks.text_features import KmerVocabulary
+    from core.tasks.text_neighbours import identity_stats
+    from core.tasks.text_search import ProteinTower
+
+    seqs = tiny_table(n_fam=2, per=4)["sequence"].tolist()
+    vocab = KmerVocabulary(3, 4, 1, None).fit(seqs)
+    torch.manual_seed(0)
+    model = DualEncoder(DualEncoderConfig(vocab_size=len(vocab), dim=8, dense_dim=8)).eval()
+    ref, mean, std = seqs[2:], np.zeros(8, np.float32), np.ones(8, np.float32)
+    got = ProteinTower(model, vocab, ref, mean, std, "identity").embed(seqs[:3])
+    dense = torch.from_numpy(identity_stats(seqs[:3], ref))
+    with torch.no_grad():
+        want = model.encode_protein(vocab.transform(seqs[:3]).batch(np.arange(3)),
+                                    dense=dense).numpy()
+    assert np.allclose(got, want, atol=1e-6)

@@ -290,3 +290,20 @@ def test_protein_tower_uses_identity_statistics_when_the_run_did():
         want = model.encode_protein(vocab.transform(seqs[:3]).batch(np.arange(3)),
                                     dense=dense).numpy()
     assert np.allclose(got, want, atol=1e-6)
+
+
+def test_compare_variants_scores_inner_designs_only():
+    from core.tasks.text_select import compare_variants
+
+    table, texts = with_text_ids(tiny_table(n_fam=3, per=10))
+    pairs, _ = mine_twins(table, TwinConfig(workers=1))
+    feats = np.random.default_rng(0).normal(size=(len(texts), 384)).astype(np.float32)
+    cfg = {"train": {"epochs": 2, "batch_size": 8}, "finetune_epochs": 1, "dim": 8,
+           "n_buckets": 256}
+    out = compare_variants(table, feats, twin_index(table, pairs),
+                           {"plain": cfg | {"text_lexical": False, "neighbour_stats": False},
+                            "identity": cfg | {"text_lexical": False}},
+                           seeds=1, repeats=1)
+    assert set(out["variant"]) == {"plain", "identity"}
+    assert set(out["model"]) == {"baseline_infonce", "mixed"}
+    assert out["pairwise_acc_easy"].between(0, 1).all()

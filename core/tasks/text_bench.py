@@ -102,11 +102,11 @@ def run(*, quick: bool = False, seeds: int | None = None) -> list[dict]:
     from dataclasses import replace
 
     # (prefix, config, dense features, name of the InfoNCE stage)
-    variants = (("minilm_", replace(cfg, text_lexical=False, finetune=()), None,
-                 "baseline_infonce"),
+    plain = replace(cfg, text_lexical=False, neighbour_stats=False)
+    variants = (("minilm_", replace(plain, finetune=()), None, "baseline_infonce"),
                 ("", cfg, None, "lexical_infonce"),
-                ("kmer_svd_", replace(cfg, kmer_bag=False, text_lexical=False,
-                                      finetune=("mixed",)), svd, "kmer_svd_infonce"))
+                ("kmer_svd_", replace(plain, kmer_bag=False, finetune=("mixed",)), svd,
+                 "kmer_svd_infonce"))
     for name in protocols:
         scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         for seed in range(n_seeds):

@@ -134,6 +134,29 @@ def paper_split(table: pd.DataFrame, *, seed: int = 0, test_fraction: float = 0.
     return Protocol("paper", np.sort(rest[n_valid:]), np.sort(rest[:n_valid]), test)
 
 
+def inner_paper_protocols(table: pd.DataFrame, outer: Protocol, *, repeats: int = 3,
+                          seed: int = 0, test_fraction: float = 0.1) -> list[Protocol]:
+    """Validation designs that mirror the paper protocol inside ``outer``'s training pool.
+
+    The pool is ``outer.train`` and ``outer.valid`` (the outer test proteins are never used).
+    Each repeat holds out a seeded random ``test_fraction`` of *all* proteins from the pool (as
+    many as the outer test), drops pool proteins identical to them, and splits the rest into
+    training and validation exactly as :func:`paper_split` does; hard twins are then the shipped
+    twins with both members in the inner test, as in the outer test. Several repeats make a
+    model choice less dependent on the few families a single draw holds.
+    """
+    pool = np.sort(np.concatenate([outer.train, outer.valid]))
+    sub = table.iloc[pool].reset_index(drop=True)
+    n_test = max(1, int(round(len(table) * test_fraction)))
+    out = []
+    for r in range(repeats):
+        inner = paper_split(sub, seed=1000 * (seed + 1) + r,
+                            test_fraction=n_test / len(sub))
+        out.append(Protocol(f"inner{r}", pool[inner.train], pool[inner.valid],
+                            pool[inner.test]))
+    return out
+
+
 def novel_families_split(table: pd.DataFrame) -> Protocol:
     """The shipped ``split`` column (sequence groups never straddle train/valid/test)."""
     if "split" not in table.columns:

@@ -20,6 +20,8 @@ from core.tasks.text_train import TextTrainConfig
 log = logging.getLogger(__name__)
 
 BASELINE = "baseline_infonce"
+#: tables up to this many proteins get one cached all-against-all identity matrix
+ALL_AGAINST_ALL = 5000
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,14 @@ class TextExperimentConfig:
     (:class:`~core.tasks.text_features.TextLexicon`; chosen on validation twins, see the
     README). ``neighbour_texts``: the retrieval-augmented protein input of
     :mod:`core.tasks.text_neighbours` (off: no gain on validation twins);
-    ``neighbour_stats``: how crowded each protein's neighbourhood among the training proteins
-    is (:func:`~core.tasks.text_neighbours.neighbour_stats`), standardised, into the tower's
-    dense branch.
+    ``neighbour_stats``: how crowded each protein's neighbourhood among the reference proteins
+    is, standardised, into the tower's dense branch; ``stats_measure`` ``identity`` counts
+    relatives by sequence identity (:func:`~core.tasks.text_neighbours.identity_stats`),
+    ``kmer`` by k-mer cosine (:func:`~core.tasks.text_neighbours.neighbour_stats`);
+    ``stats_reference`` ``train`` (the training proteins) or ``all`` (every protein's
+    sequence, transductive). Identity statistics against the training proteins are on: chosen
+    on validation designs that mirror the paper protocol
+    (:func:`~core.tasks.text_data.inner_paper_protocols`), see the README.
     """
 
     k_min: int = 3
@@ -48,7 +55,9 @@ class TextExperimentConfig:
     text_finetune: bool = False
     text_lexical: bool = True
     neighbour_texts: bool = False
-    neighbour_stats: bool = False
+    neighbour_stats: bool = True
+    stats_measure: str = "identity"
+    stats_reference: str = "train"
     neighbour_k: int = 10
     neighbour_temperature: float = 0.05
     train: TextTrainConfig = TextTrainConfig(epochs=12)
@@ -56,6 +65,12 @@ class TextExperimentConfig:
     finetune_lr: float = 3e-4
     finetune_lr_kmer: float = 1e-3
     finetune: tuple[str, ...] = ("triplet", "mixed")
+
+    def __post_init__(self):
+        from core.config import check_choice
+
+        check_choice("stats_measure", self.stats_measure, ("identity", "kmer"))
+        check_choice("stats_reference", self.stats_reference, ("train", "all"))
 
     def stage(self, loss: str) -> TextTrainConfig:
         """The settings of one stage: ``infonce`` is the baseline, others fine-tune it."""
@@ -114,14 +129,28 @@ def neighbours_from_training(bags, seqs: list[str], train_rows: np.ndarray,
                                    NeighbourConfig(cfg.neighbour_k, cfg.neighbour_temperature))
 
 
-def training_neighbour_stats(bags, seqs: list[str], train_rows: np.ndarray
+def training_neighbour_stats(bags, seqs: list[str], train_rows: np.ndarray,
+                             measure: str = "kmer", reference: str = "train"
                              ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Neighbourhood statistics of every protein against the training proteins, standardised
-    by the training rows' mean and standard deviation (returned for use at search time)."""
-    from core.tasks.text_neighbours import neighbour_stats
+    by the training rows' mean and standard deviation (returned for use at search time).
+    ``measure``: ``kmer`` (cosine of the k-mer bags) or ``identity`` (sequence identity,
+    :func:`~core.tasks.text_neighbours.identity_stats`). ``reference``: ``train`` counts
+    relatives among the training proteins only; ``all`` among every protein of the table
+    (their sequences only, never their texts: at search time the library searched)."""
+    from core.tasks.text_neighbours import identity_matrix, identity_stats, neighbour_stats
 
     train_rows = np.asarray(train_rows)
-    stats = neighbour_stats(bags, seqs, bags.subset(train_rows), [seqs[i] for i in train_rows])
+    ref_rows = train_rows if reference == "train" else np.arange(len(seqs))
+    ref = [seqs[i] for i in ref_rows]
+    if measure == "identity":
+        # a table of up to ALL_AGAINST_ALL proteins: all against all once (cached), whatever
+        # the split; larger ones against the reference only
+        sim = (identity_matrix(seqs)[:, ref_rows] if len(seqs) <= ALL_AGAINST_ALL
+               else identity_matrix(seqs, ref))
+        stats = identity_stats(seqs, ref, sim=sim)
+    else:
+        stats = neighbour_stats(bags, seqs, bags.subset(ref_rows), ref)
     mean, std = stats[train_rows].mean(0), stats[train_rows].std(0) + 1e-6
     return ((stats - mean) / std).astype(np.float32), (mean, std)
 
@@ -161,7 +190,8 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
         text_features = with_lexicon(text_features, texts, lexicon)
     stats_scale = None
     if cfg.neighbour_stats:
-        stats, stats_scale = training_neighbour_stats(bags, seqs, protocol.train)
+        stats, stats_scale = training_neighbour_stats(bags, seqs, protocol.train,
+                                                      cfg.stats_measure, cfg.stats_reference)
         dense = stats if dense is None else np.concatenate([dense, stats], 1)
     data = TrainData(bags, text_features, text_ids,
                      dense=None if dense is None else np.asarray(dense, np.float32), texts=texts,

@@ -60,6 +60,7 @@ class ProteinTower:
     reference: list[str] | None = None
     stats_mean: np.ndarray | None = None
     stats_std: np.ndarray | None = None
+    stats_measure: str = "kmer"
 
     def __post_init__(self):
         # the reference set is fixed: its bags are made once, not at every search
@@ -69,13 +70,15 @@ class ProteinTower:
     def embed(self, sequences: list[str], batch: int = 1024) -> np.ndarray:
         import torch
 
-        from core.tasks.text_neighbours import neighbour_stats
+        from core.tasks.text_neighbours import identity_stats, neighbour_stats
 
         bags = self.vocab.transform(sequences)
         dense = None
         if self.reference is not None:
-            dense = (neighbour_stats(bags, sequences, self.reference_bags, self.reference)
-                     - self.stats_mean) / self.stats_std
+            stats = (identity_stats(sequences, self.reference)
+                     if self.stats_measure == "identity" else
+                     neighbour_stats(bags, sequences, self.reference_bags, self.reference))
+            dense = (stats - self.stats_mean) / self.stats_std
             dense = dense.astype(np.float32)
         out = []
         with torch.no_grad():
@@ -176,7 +179,9 @@ def searcher_for_run(store, run_id: str, library: pd.DataFrame | None = None) ->
     tower = ProteinTower(model, vocab)
     if "stats_mean" in arrays:
         tower = ProteinTower(model, vocab, own.loc[own["split"] == "train", "sequence"]
-                             .astype(str).tolist(), arrays["stats_mean"], arrays["stats_std"])
+                             .astype(str).tolist(), arrays["stats_mean"], arrays["stats_std"],
+                             str(arrays["stats_measure"]) if "stats_measure" in arrays
+                             else "kmer")
     if library is None:
         proteins = own
         texts = store.load_table(run_id, "texts")["text"].tolist()

@@ -166,6 +166,39 @@ def test_paper_split_drops_training_copies_of_held_out_sequences():
     assert len(proto.test) == 5 and not set(proto.train) & set(proto.valid)
 
 
+def test_inner_protocols_mirror_the_paper_split_inside_the_training_pool():
+    from core.tasks.text_data import inner_paper_protocols
+
+    table = pd.DataFrame({"id": [f"p{i}" for i in range(200)],
+                          "sequence": ["MKV" * (i % 90 + 1) for i in range(200)]})
+    outer = paper_split(table, seed=1)
+    inner = inner_paper_protocols(table, outer, repeats=2, seed=1)
+    pool = set(outer.train) | set(outer.valid)
+    for proto in inner:
+        assert len(proto.test) == len(outer.test)  # as many held out as the outer test
+        parts = [set(proto.train), set(proto.valid), set(proto.test)]
+        assert set().union(*parts) <= pool and not parts[0] & parts[2]
+        held = set(table["sequence"].iloc[proto.test])
+        assert not held & set(table["sequence"].iloc[np.concatenate([proto.train,
+                                                                      proto.valid])])
+    assert set(inner[0].test) != set(inner[1].test)
+
+
+def test_identity_stats_count_close_relatives_and_skip_copies():
+    from core.tasks.text_neighbours import identity_matrix, identity_stats
+
+    rng = random.Random(1)
+    parent = "".join(rng.choice(AA) for _ in range(300))
+    ref = [parent, _mutate(parent, 1, rng), _mutate(parent, 20, rng)]
+    stats = identity_stats([parent], ref)
+    assert stats.shape == (1, 8)
+    assert np.isclose(stats[0, 4], np.log(2))  # > 0.995: only the one-residue variant
+    assert np.isclose(stats[0, 0], np.log(3))  # > 0.9: both variants, never the copy
+    assert 0.99 < stats[0, 6] < 1
+    sim = identity_matrix([parent], ref, cache=False)
+    assert np.allclose(identity_stats([parent], ref, sim=sim), stats)
+
+
 def test_vector_index_ivf_agrees_with_exact():
     from core.tasks.text_search import VectorIndex
 
@@ -236,3 +269,41 @@ def test_protein_tower_feeds_standardised_neighbourhood_statistics():
                                     dense=torch.from_numpy(dense.astype(np.float32))).numpy()
     assert np.allclose(got, want, atol=1e-6)
     assert np.allclose(tower.embed(seqs[:3]), got)  # a second call reuses the reference bags
+
+
+def test_protein_tower_uses_identity_statistics_when_the_run_did():
+    import torch
+
+    from core.models.dual_encoder import DualEncoder, DualEncoderConfig
+    from core.tasks.text_features import KmerVocabulary
+    from core.tasks.text_neighbours import identity_stats
+    from core.tasks.text_search import ProteinTower
+
+    seqs = tiny_table(n_fam=2, per=4)["sequence"].tolist()
+    vocab = KmerVocabulary(3, 4, 1, None).fit(seqs)
+    torch.manual_seed(0)
+    model = DualEncoder(DualEncoderConfig(vocab_size=len(vocab), dim=8, dense_dim=8)).eval()
+    ref, mean, std = seqs[2:], np.zeros(8, np.float32), np.ones(8, np.float32)
+    got = ProteinTower(model, vocab, ref, mean, std, "identity").embed(seqs[:3])
+    dense = torch.from_numpy(identity_stats(seqs[:3], ref))
+    with torch.no_grad():
+        want = model.encode_protein(vocab.transform(seqs[:3]).batch(np.arange(3)),
+                                    dense=dense).numpy()
+    assert np.allclose(got, want, atol=1e-6)
+
+
+def test_compare_variants_scores_inner_designs_only():
+    from core.tasks.text_select import compare_variants
+
+    table, texts = with_text_ids(tiny_table(n_fam=3, per=10))
+    pairs, _ = mine_twins(table, TwinConfig(workers=1))
+    feats = np.random.default_rng(0).normal(size=(len(texts), 384)).astype(np.float32)
+    cfg = {"train": {"epochs": 2, "batch_size": 8}, "finetune_epochs": 1, "dim": 8,
+           "n_buckets": 256}
+    out = compare_variants(table, feats, twin_index(table, pairs),
+                           {"plain": cfg | {"text_lexical": False, "neighbour_stats": False},
+                            "identity": cfg | {"text_lexical": False}},
+                           seeds=1, repeats=1)
+    assert set(out["variant"]) == {"plain", "identity"}
+    assert set(out["model"]) == {"baseline_infonce", "mixed"}
+    assert out["pairwise_acc_easy"].between(0, 1).all()

@@ -58,7 +58,9 @@ def _rows(out: dict, suffix: str, cfg) -> list[dict]:
          "vae_epochs": cfg.vae.epochs, "cnn_epochs": cfg.cnn.epochs,
          "vae_epochs_run": t.get("vae_residue_epochs_run"),
          "vae_best_epoch": t.get("vae_residue_best_epoch"), "vae_decoder": cfg.vae.decoder,
-         "kmeans_n_init": cfg.kmeans_n_init,
+         "vae_select": cfg.vae.select, "vae_input_dropout": cfg.vae.input_dropout,
+         "vae_weight_decay": cfg.vae.weight_decay, "vae_lr_schedule": cfg.vae.lr_schedule,
+         "kmeans_n_init": cfg.kmeans_n_init, "kmeans_space": cfg.kmeans_space,
          "per_family": int(len(out["labels"]) // max(1, len(out["names"])))}
     model = f"vae_residue{suffix}" if cfg.vae.decoder == "sigmoid" else \
         f"vae_residue_{cfg.vae.decoder}{suffix}"

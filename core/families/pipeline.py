@@ -42,7 +42,9 @@ class FamiliesConfig:
     baselines: tuple[str, ...] = BASELINES
     kmeans_folds: int = 10
     kmeans_n_init: int = 100  # restarts per K-means fit (lowest sum of squares kept)
-    kmeans_space: str = "raw"  # fingerprint transform before K-means (evaluate.KMEANS_SPACES)
+    # fingerprint transform before K-means, fitted on the training folds (evaluate.KMEANS_SPACES);
+    # "l2" (directions) was chosen on the train+validation rows: 98.2 % vs 95.8 % raw
+    kmeans_space: str = "l2"
     projection: str = "tsne"
 
     @classmethod

@@ -1,4 +1,4 @@
-"""Training loops for the family VAE and CNN (Adam, best validation epoch kept)."""
+"""Training loops for the family VAE (AdamW) and CNN (Adam), best validation epoch kept."""
 from __future__ import annotations
 
 import copy
@@ -18,19 +18,22 @@ SELECT = ("loss", "accuracy")
 @dataclass(frozen=True)
 class VAEConfig:
     """Paper: dense 128, latent 30, epsilon SD 0.1, sigmoid output; epochs, batch, learning
-    rate, KL warm-up and early stopping are ours (the paper does not give them).
+    rate, weight decay, KL warm-up and early stopping are ours (the paper does not give them).
 
-    Training keeps the epoch with the lowest validation loss and stops after ``patience``
-    epochs without a new best (0: run all ``epochs``). ``kl_warmup`` ramps the KL weight
-    linearly from 0 to ``kl_weight`` over that many epochs (0: full weight from the start).
-    ``decoder="softmax"`` is an option outside the paper (see :mod:`core.models.family_vae`).
+    Training keeps the epoch with the best validation figure (``select``: ``"accuracy"``, the
+    arg-max reconstruction accuracy, by default; ``"loss"``: the lowest validation loss) and
+    stops after ``patience`` epochs without a new best (0: run all ``epochs``). ``kl_warmup``
+    ramps the KL weight linearly from 0 to ``kl_weight`` over that many epochs (0: full weight
+    from the start). ``decoder="softmax"`` is an option outside the paper (see
+    :mod:`core.models.family_vae`).
 
-    Regularisers outside the paper (all off by default): ``input_dropout`` blanks that share of
-    a training row's positions (all channels zero, like X) before encoding while the loss still
-    scores the full row (a denoising autoencoder); ``weight_decay`` is AdamW's decoupled decay;
-    ``lr_schedule="cosine"`` anneals the learning rate to zero over ``epochs``; ``select="accuracy"``
-    keeps (and early-stops on) the epoch with the best validation reconstruction accuracy
-    instead of the lowest validation loss.
+    Regularisers outside the paper: ``weight_decay`` is AdamW's decoupled decay (0.1 by
+    default); ``input_dropout`` blanks that share of a training row's positions (all channels
+    zero, like X) before encoding while the loss still scores the full row (a denoising
+    autoencoder; off by default); ``lr_schedule="cosine"`` anneals the learning rate to zero
+    over ``epochs`` (off by default). The defaults were chosen on pfam25's validation split
+    (README, "Family fingerprints"): selecting on validation loss stopped at epoch 49 with
+    59.2 % validation accuracy; weight decay 0.1 with selection on accuracy reached 59.9 %.
     """
 
     hidden: int = 128
@@ -44,9 +47,9 @@ class VAEConfig:
     patience: int = 15
     decoder: str = "sigmoid"
     input_dropout: float = 0.0
-    weight_decay: float = 0.0
+    weight_decay: float = 0.1
     lr_schedule: str = "constant"
-    select: str = "loss"
+    select: str = "accuracy"
 
     def __post_init__(self):
         from core.models.family_vae import DECODERS

@@ -10,8 +10,10 @@ Two runs of :func:`core.families.pipeline.run_pipeline` with the paper's default
    reprof takes ~0.5 s per sequence on one core, too slow for every sequence on 2 shared cores.
 
 The bench trains the VAEs for at most ``VAE_EPOCHS`` epochs (the page's default, 150) with
-early stopping on the validation loss (patience 15; the best validation epoch is kept; rows
-record ``vae_epochs_run`` and ``vae_best_epoch``) and the CNNs for ``CNN_EPOCHS`` epochs (fewer
+the :class:`~core.families.train.VAEConfig` defaults: early stopping on the validation
+reconstruction accuracy (patience 15; the best validation epoch is kept; rows record
+``vae_epochs_run``, ``vae_best_epoch`` and the regularisation settings), K-means on
+L2-normalised fingerprints (``kmeans_space``), and the CNNs for ``CNN_EPOCHS`` epochs (fewer
 than the page's 60, to fit 2 CPU cores shared by several users). Reconstruction is also
 reported on the training split (split ``train``) to separate under-fitting from generalisation,
 and most-common agreement over all members of each family (split ``all``, the paper's reading).

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.config import check_choice
 from core.families.features import RESIDUES
 
 GAP_INDEX = len(RESIDUES) - 1
@@ -159,12 +160,38 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray, names: list[str]) -> pd.Da
     return pd.DataFrame(cm, index=pd.Index(names, name="true"), columns=names)
 
 
+KMEANS_SPACES = ("raw", "standardise", "l2", "standardise_l2", "whiten")
+
+
+def fingerprint_space(space: str, fit_on: np.ndarray):
+    """A transform of fingerprints fitted on ``fit_on`` only (label-free): ``raw`` (identity),
+    ``standardise`` (per-dimension z-scores), ``l2`` (rows scaled to unit length, i.e. K-means
+    on directions), ``standardise_l2`` (both) or ``whiten`` (PCA whitening). Returns a
+    function applied to any fingerprints."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler, normalize
+
+    check_choice("kmeans_space", space, KMEANS_SPACES)
+    if space == "raw":
+        return lambda a: np.asarray(a, dtype=np.float64)
+    if space == "l2":
+        return lambda a: normalize(np.asarray(a, dtype=np.float64))
+    if space == "whiten":
+        pca = PCA(whiten=True, random_state=0).fit(fit_on)
+        return pca.transform
+    scaler = StandardScaler().fit(fit_on)
+    if space == "standardise":
+        return scaler.transform
+    return lambda a: normalize(scaler.transform(a))
+
+
 def kmeans_cv(fp: np.ndarray, y: np.ndarray, *, folds: int = 10, seed: int = 0,
-              n_init: int = 100) -> dict:
+              n_init: int = 100, space: str = "raw") -> dict:
     """K-means (K = number of families) with K-fold cross-validation.
 
-    Per fold: fit K-means on the other folds, match clusters to families with the Hungarian
-    method on those training folds, then score the held-out fold with that matching.
+    Per fold: fit the fingerprint ``space`` (:func:`fingerprint_space`) and K-means on the
+    other folds, match clusters to families with the Hungarian method on those training
+    folds, then score the held-out fold with that transform and matching.
     ``n_init`` restarts, the lowest within-cluster sum of squares kept: with 23 families,
     10 restarts often stop in a local optimum (a label-free choice: more restarts only
     optimise K-means' own objective better).
@@ -178,28 +205,31 @@ def kmeans_cv(fp: np.ndarray, y: np.ndarray, *, folds: int = 10, seed: int = 0,
     accs = []
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for tr, te in splitter.split(fp, y):
-        km = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(fp[tr])
+        to_space = fingerprint_space(space, fp[tr])
+        km = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(to_space(fp[tr]))
         mapping = match_clusters(y[tr], km.labels_, n_classes=k, n_clusters=k)
-        accs.append(float((mapping[km.predict(fp[te])] == y[te]).mean()))
+        accs.append(float((mapping[km.predict(to_space(fp[te]))] == y[te]).mean()))
     accs = np.array(accs)
     return {"kmeans_acc": float(accs.mean()),
             "kmeans_acc_se": float(accs.std(ddof=1) / np.sqrt(len(accs))), "folds": accs.tolist()}
 
 
 def kmeans_objective_check(fp: np.ndarray, y: np.ndarray, *, seed: int = 0,
-                           n_init: int = 100) -> dict:
+                           n_init: int = 100, space: str = "raw") -> dict:
     """Is a K-means miss a local optimum or the objective itself?
 
     ``kmeans_sse_ratio`` = within-cluster sum of squares of the true family partition divided
-    by that of K-means' best solution (``n_init`` restarts) on all fingerprints: above 1,
-    K-means' own objective prefers a partition other than the families, so more restarts
-    cannot recover them; below 1, the restarts missed the families' (better) optimum. ``kmeans_from_family_centroids_acc``: accuracy of K-means started at the
-    family centroids (a diagnostic that uses the labels, not a clustering result).
+    by that of K-means' best solution (``n_init`` restarts) on all fingerprints (in ``space``):
+    above 1, K-means' own objective prefers a partition other than the families, so more
+    restarts cannot recover them; below 1, the restarts missed the families' (better) optimum.
+    ``kmeans_from_family_centroids_acc``: accuracy of K-means started at the family centroids
+    (a diagnostic that uses the labels, not a clustering result).
     """
     from sklearn.cluster import KMeans
 
     from core.cluster_metrics import match_clusters
 
+    fp = fingerprint_space(space, fp)(fp)
     k = int(y.max()) + 1
     centroids = np.stack([fp[y == c].mean(0) for c in range(k)])
     true_sse = float(((fp - centroids[y]) ** 2).sum())

@@ -42,6 +42,9 @@ class FamiliesConfig:
     baselines: tuple[str, ...] = BASELINES
     kmeans_folds: int = 10
     kmeans_n_init: int = 100  # restarts per K-means fit (lowest sum of squares kept)
+    # fingerprint transform before K-means, fitted on the training folds (evaluate.KMEANS_SPACES);
+    # "l2" (directions) was chosen on the train+validation rows: 98.2 % vs 95.8 % raw
+    kmeans_space: str = "l2"
     projection: str = "tsne"
 
     @classmethod
@@ -153,14 +156,13 @@ def run_pipeline(table: pd.DataFrame, cfg: FamiliesConfig = FamiliesConfig(), *,
 
     t0 = time.perf_counter()
     report(on_progress, "kmeans", 0, 1, "K-means with cross-validation")
-    km = ev.kmeans_cv(fps["residue"], y, folds=cfg.kmeans_folds, seed=seed,
-                      n_init=cfg.kmeans_n_init)
+    km_kw = {"seed": seed, "n_init": cfg.kmeans_n_init, "space": cfg.kmeans_space}
+    km = ev.kmeans_cv(fps["residue"], y, folds=cfg.kmeans_folds, **km_kw)
     metrics["kmeans_acc"], metrics["kmeans_acc_se"] = km["kmeans_acc"], km["kmeans_acc_se"]
-    metrics.update(ev.kmeans_objective_check(fps["residue"], y, seed=seed,
-                                             n_init=cfg.kmeans_n_init))
+    metrics.update(ev.kmeans_objective_check(fps["residue"], y, **km_kw))
     if len(fps) > 1:
         km_all = ev.kmeans_cv(np.concatenate(list(fps.values()), 1), y,
-                              folds=cfg.kmeans_folds, seed=seed, n_init=cfg.kmeans_n_init)
+                              folds=cfg.kmeans_folds, **km_kw)
         metrics["kmeans_acc_all"] = km_all["kmeans_acc"]
     timings["kmeans_s"] = time.perf_counter() - t0
     report(on_progress, "kmeans", 1, 1, f"K-means accuracy {km['kmeans_acc']:.3f}")

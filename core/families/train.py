@@ -1,4 +1,4 @@
-"""Training loops for the family VAE and CNN (Adam, best validation epoch kept)."""
+"""Training loops for the family VAE (AdamW) and CNN (Adam), best validation epoch kept."""
 from __future__ import annotations
 
 import copy
@@ -11,17 +11,29 @@ from core.config import check_choice
 from core.progress import ProgressCallback, report
 
 log = logging.getLogger(__name__)
+LR_SCHEDULES = ("constant", "cosine")
+SELECT = ("loss", "accuracy")
 
 
 @dataclass(frozen=True)
 class VAEConfig:
     """Paper: dense 128, latent 30, epsilon SD 0.1, sigmoid output; epochs, batch, learning
-    rate, KL warm-up and early stopping are ours (the paper does not give them).
+    rate, weight decay, KL warm-up and early stopping are ours (the paper does not give them).
 
-    Training keeps the epoch with the lowest validation loss and stops after ``patience``
-    epochs without a new best (0: run all ``epochs``). ``kl_warmup`` ramps the KL weight
-    linearly from 0 to ``kl_weight`` over that many epochs (0: full weight from the start).
-    ``decoder="softmax"`` is an option outside the paper (see :mod:`core.models.family_vae`).
+    Training keeps the epoch with the best validation figure (``select``: ``"accuracy"``, the
+    arg-max reconstruction accuracy, by default; ``"loss"``: the lowest validation loss) and
+    stops after ``patience`` epochs without a new best (0: run all ``epochs``). ``kl_warmup``
+    ramps the KL weight linearly from 0 to ``kl_weight`` over that many epochs (0: full weight
+    from the start). ``decoder="softmax"`` is an option outside the paper (see
+    :mod:`core.models.family_vae`).
+
+    Regularisers outside the paper: ``weight_decay`` is AdamW's decoupled decay (0.1 by
+    default); ``input_dropout`` blanks that share of a training row's positions (all channels
+    zero, like X) before encoding while the loss still scores the full row (a denoising
+    autoencoder; off by default); ``lr_schedule="cosine"`` anneals the learning rate to zero
+    over ``epochs`` (off by default). The defaults were chosen on pfam25's validation split
+    (README, "Family fingerprints"): selecting on validation loss stopped at epoch 49 with
+    59.2 % validation accuracy; weight decay 0.1 with selection on accuracy reached 59.9 %.
     """
 
     hidden: int = 128
@@ -34,6 +46,10 @@ class VAEConfig:
     kl_warmup: int = 0
     patience: int = 15
     decoder: str = "sigmoid"
+    input_dropout: float = 0.0
+    weight_decay: float = 0.1
+    lr_schedule: str = "constant"
+    select: str = "accuracy"
 
     def __post_init__(self):
         from core.models.family_vae import DECODERS
@@ -43,6 +59,10 @@ class VAEConfig:
         if self.kl_warmup < 0 or self.patience < 0:
             raise ValueError("kl_warmup and patience must be >= 0")
         check_choice("decoder", self.decoder, DECODERS)
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_choice("select", self.select, SELECT)
+        if not 0 <= self.input_dropout < 1 or self.weight_decay < 0:
+            raise ValueError("0 <= input_dropout < 1 and weight_decay >= 0 please")
 
     def kl_at(self, epoch: int) -> float:
         """KL weight in ``epoch`` (1-based) under the linear warm-up."""
@@ -80,6 +100,23 @@ def _batches(n: int, size: int, gen):
         yield order[start:start + size]
 
 
+def _blank_positions(x, p: float, gen):
+    """Denoising input: each position of each row zeroed (all channels) with probability p."""
+    import torch
+
+    if p <= 0:
+        return x
+    keep = torch.rand(x.shape[:2], generator=gen).to(x.device) >= p  # (B, L)
+    return x * keep.unsqueeze(-1)
+
+
+def _val_accuracy(probs, x, mask) -> float:
+    """Arg-max reconstruction accuracy over a family's own, non-X positions."""
+    valid = (x.sum(-1) > 0) & (mask > 0)
+    ok = probs.argmax(-1) == x.argmax(-1)
+    return float(ok[valid].float().mean().item())
+
+
 def train_vae(x: np.ndarray, mask: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
               cfg: VAEConfig = VAEConfig(), *, seed: int = 0, device=None, name: str = "vae",
               on_progress: ProgressCallback | None = None):
@@ -93,7 +130,9 @@ def train_vae(x: np.ndarray, mask: np.ndarray, train_idx: np.ndarray, val_idx: n
     gen = torch.Generator().manual_seed(seed)
     model = FamilyVAE(x.shape[1], x.shape[2], hidden=cfg.hidden, latent=cfg.latent,
                       epsilon_std=cfg.epsilon_std, decoder=cfg.decoder).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs)
+             if cfg.lr_schedule == "cosine" else None)
     xt = torch.from_numpy(x).to(device)
     mt = torch.from_numpy(mask).to(device)
     tr, va = torch.from_numpy(train_idx), torch.from_numpy(val_idx)
@@ -103,27 +142,35 @@ def train_vae(x: np.ndarray, mask: np.ndarray, train_idx: np.ndarray, val_idx: n
         total, kl_w = 0.0, cfg.kl_at(epoch)
         for b in _batches(len(tr), cfg.batch_size, gen):
             idx = tr[b].to(device)
-            loss, _, _ = vae_loss(model(xt[idx]), xt[idx], mt[idx], kl_weight=kl_w)
+            out = model(_blank_positions(xt[idx], cfg.input_dropout, gen))
+            loss, _, _ = vae_loss(out, xt[idx], mt[idx], kl_weight=kl_w)
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
+        if sched is not None:
+            sched.step()
         row = {"stage": name, "epoch": epoch, "train_loss": total / max(1, len(tr))}
         if len(va):
             model.eval()
             with torch.no_grad():
                 idx = va.to(device)
-                vloss, _, _ = vae_loss(model(xt[idx]), xt[idx], mt[idx], kl_weight=kl_w)
+                out = model(xt[idx])
+                vloss, _, _ = vae_loss(out, xt[idx], mt[idx], kl_weight=kl_w)
             row["val_loss"] = vloss.item()
+            row["val_acc"] = _val_accuracy(out["probs"], xt[idx], mt[idx])
         history.append(row)
-        score = row.get("val_loss", row["train_loss"])
+        if cfg.select == "accuracy" and "val_acc" in row:
+            score = -row["val_acc"]
+        else:
+            score = row.get("val_loss", row["train_loss"])
         if score < best or epoch <= cfg.kl_warmup:  # losses under warm-up are not comparable
             best, best_state, best_epoch = score, copy.deepcopy(model.state_dict()), epoch
         report(on_progress, name, epoch, cfg.epochs, **{k: v for k, v in row.items()
-                                                         if k.endswith("loss")})
+                                                         if k.endswith(("loss", "acc"))})
         if cfg.patience and epoch - best_epoch >= cfg.patience:
-            log.info("%s: no better validation loss for %d epochs; stopping at %d (best %d)",
-                     name, cfg.patience, epoch, best_epoch)
+            log.info("%s: no better validation %s for %d epochs; stopping at %d (best %d)",
+                     name, cfg.select, cfg.patience, epoch, best_epoch)
             break
     for row in history:
         row["best_epoch"] = best_epoch

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from core.families.evaluate import KMEANS_SPACES
+
 log = logging.getLogger(__name__)
 
 
@@ -114,6 +116,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--vae-decoder", choices=("sigmoid", "softmax"), default="sigmoid",
                         help="sigmoid: the paper's output layer; softmax: one symbol per "
                              "position (categorical cross-entropy), outside the paper")
+    parser.add_argument("--kmeans-space", choices=KMEANS_SPACES, default=None,
+                        help="fingerprint transform before K-means, fitted on the training "
+                             "folds (default: the pipeline's)")
     parser.add_argument("--cnn-epochs", type=int, default=None)
     parser.add_argument("--no-reprof", action="store_true", help="residues only")
     parser.add_argument("--seed", type=int, default=0)
@@ -146,6 +151,8 @@ def config_from_args(args) -> dict:
         cfg["vae"]["epochs"] = args.vae_epochs
     if args.cnn_epochs:
         cfg["cnn"] = {"epochs": args.cnn_epochs}
+    if args.kmeans_space:
+        cfg["kmeans_space"] = args.kmeans_space
     return cfg
 
 

@@ -10,8 +10,10 @@ Two runs of :func:`core.families.pipeline.run_pipeline` with the paper's default
    reprof takes ~0.5 s per sequence on one core, too slow for every sequence on 2 shared cores.
 
 The bench trains the VAEs for at most ``VAE_EPOCHS`` epochs (the page's default, 150) with
-early stopping on the validation loss (patience 15; the best validation epoch is kept; rows
-record ``vae_epochs_run`` and ``vae_best_epoch``) and the CNNs for ``CNN_EPOCHS`` epochs (fewer
+the :class:`~core.families.train.VAEConfig` defaults: early stopping on the validation
+reconstruction accuracy (patience 15; the best validation epoch is kept; rows record
+``vae_epochs_run``, ``vae_best_epoch`` and the regularisation settings), K-means on
+L2-normalised fingerprints (``kmeans_space``), and the CNNs for ``CNN_EPOCHS`` epochs (fewer
 than the page's 60, to fit 2 CPU cores shared by several users). Reconstruction is also
 reported on the training split (split ``train``) to separate under-fitting from generalisation,
 and most-common agreement over all members of each family (split ``all``, the paper's reading).
@@ -58,7 +60,9 @@ def _rows(out: dict, suffix: str, cfg) -> list[dict]:
          "vae_epochs": cfg.vae.epochs, "cnn_epochs": cfg.cnn.epochs,
          "vae_epochs_run": t.get("vae_residue_epochs_run"),
          "vae_best_epoch": t.get("vae_residue_best_epoch"), "vae_decoder": cfg.vae.decoder,
-         "kmeans_n_init": cfg.kmeans_n_init,
+         "vae_select": cfg.vae.select, "vae_input_dropout": cfg.vae.input_dropout,
+         "vae_weight_decay": cfg.vae.weight_decay, "vae_lr_schedule": cfg.vae.lr_schedule,
+         "kmeans_n_init": cfg.kmeans_n_init, "kmeans_space": cfg.kmeans_space,
          "per_family": int(len(out["labels"]) // max(1, len(out["names"])))}
     model = f"vae_residue{suffix}" if cfg.vae.decoder == "sigmoid" else \
         f"vae_residue_{cfg.vae.decoder}{suffix}"

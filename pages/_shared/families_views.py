@@ -118,7 +118,9 @@ def fingerprint_space(run) -> None:
     st.subheader("7 · Fingerprint space")
     m = run.metrics
     st.metric("K-means accuracy (10-fold CV, Hungarian matching)", _pct(m.get("kmeans_acc")),
-              help=f"Paper: {PAPER['kmeans_acc']:.0%}.")
+              help=f"Paper: {PAPER['kmeans_acc']:.0%}. Fingerprint space: "
+                   f"{run.summary['config'].get('kmeans_space', 'raw')} (fitted on the "
+                   "training folds; l2 = K-means on the fingerprints' directions).")
     arrays = run_arrays(run.id, run.finished)
     names = list(run.summary["class_names"])
     members = run_table(run.id, run.finished, "members")

@@ -116,6 +116,39 @@ def test_vae_config_warmup_and_early_stopping():
     assert len(hist) < 200 and len(hist) - hist[-1]["best_epoch"] == 2
 
 
+def test_vae_denoising_weight_decay_cosine_and_accuracy_selection():
+    from core.families.train import VAEConfig, _blank_positions, train_vae
+
+    x = torch.ones(4, 50, 3)
+    blanked = _blank_positions(x, 0.5, torch.Generator().manual_seed(0))
+    per_pos = blanked.sum(-1)
+    assert set(per_pos.unique().tolist()) == {0.0, 3.0} and 0 < (per_pos == 0).sum() < 200
+    assert torch.equal(_blank_positions(x, 0.0, None), x)
+    rows = ["ACDE", "ACDF", "WCDE", "ACKE"] * 4
+    cfg = VAEConfig(epochs=6, patience=0, batch_size=4, input_dropout=0.2, weight_decay=0.1,
+                    lr_schedule="cosine", select="accuracy")
+    _, hist = train_vae(F.residue_onehot(rows, 4), F.padding_mask(rows, 4), np.arange(12),
+                        np.arange(12, 16), cfg)
+    accs = [h["val_acc"] for h in hist]
+    assert len(hist) == 6 and hist[-1]["best_epoch"] == int(np.argmax(accs)) + 1
+    with pytest.raises(ValueError):
+        VAEConfig(select="f1")
+    with pytest.raises(ValueError):
+        VAEConfig(input_dropout=1.0)
+
+
+@pytest.mark.parametrize("space", ev.KMEANS_SPACES)
+def test_kmeans_spaces_fit_on_training_folds(space):
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 30)
+    fp = rng.normal(0, 0.1, (90, 3)) + np.array([[4, 1, 1], [1, 4, 1], [1, 1, 4]])[y]
+    assert ev.kmeans_cv(fp, y, folds=3, n_init=5, space=space)["kmeans_acc"] == 1.0
+    to_space = ev.fingerprint_space(space, fp[:60])
+    assert to_space(fp[60:]).shape == (30, 3)
+    with pytest.raises(ValueError):
+        ev.fingerprint_space("cosine", fp)
+
+
 def test_kmeans_objective_check_on_separated_blobs():
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 20)

@@ -118,7 +118,8 @@ def bench_dataset(name: str, settings: BenchSettings, *, models=BENCH_MODELS) ->
         seed = 1000 * s
         preds = fit_predict(data, train, test, list(models), config=cfg, seed=seed,
                             n_ensemble=settings.n_ensemble)
-        for model, p in preds.items():
+        for model in models:
+            p = preds[model]
             scores = regression_metrics(data.y[test], p.mean, p.std)
             for metric in ("mae", "spearman", "r2", "coverage_1sd", "coverage_2sd"):
                 if metric in scores:
@@ -145,7 +146,8 @@ def bench_dataset(name: str, settings: BenchSettings, *, models=BENCH_MODELS) ->
                                  seed=0):
         preds = fit_predict(data, tr, te, list(models), config=cfg, seed=100 * r + f,
                             n_ensemble=settings.n_ensemble)
-        for model, p in preds.items():
+        for model in models:
+            p = preds[model]
             cv[model]["mae"].append(float(np.abs(p.mean - data.y[te]).mean()))
             cv[model]["seconds"].append(p.seconds)
         log.info("%s cv %d/%d: %s", name, r, f, {m: round(v["mae"][-1], 3) for m, v in cv.items()})

@@ -15,7 +15,9 @@ like the rows to be predicted count more. Only covariates of the target rows are
 their labels. Without ``m`` every row counts the same (ordinary CV).
 
 The proxy model of the comparison is the one-hot GP with a linear + Matérn kernel on the
-columns varying in training (cheap: no CNN is trained inside the folds).
+columns varying in training (cheap: no CNN is trained inside the folds). :func:`choose_readout`
+chooses, the same way, whether that GP merges columns identical across the training rows
+(chimera blocks; :class:`core.tasks.readouts.GPReadout` ``grouped``).
 """
 from __future__ import annotations
 
@@ -62,40 +64,58 @@ def shift_weights(m_train, m_target, *, bandwidth: float = 0.5) -> np.ndarray:
     return w / w.mean() if w.sum() > 0 else np.ones(len(m_train))
 
 
-def _proxy(X_fit, y_fit, X_val, *, seed: int) -> np.ndarray:
+def _proxy(X_fit, y_fit, X_val, *, grouped: bool, seed: int) -> np.ndarray:
     from core.tasks.readouts import GPReadout
 
-    gp = GPReadout(n_restarts=0, random_state=seed, linear=True, varying_only=True)
+    gp = GPReadout(n_restarts=0, random_state=seed, linear=True, varying_only=True,
+                   grouped=grouped)
     return gp.fit([X_fit], y_fit).predict([X_val])[0]
 
 
-def choose_scale(X: np.ndarray, y, *, m_train=None, m_target=None, folds: int = 5,
-                 repeats: int = 2, seed: int = 0) -> tuple[str, dict[str, float]]:
-    """The label scale (``none`` or ``log``) with the lower (importance-weighted) inner-CV MAE.
+def candidate_name(scale: str, grouped: bool) -> str:
+    return scale + ("+grouped" if grouped else "")
+
+
+def choose_readout(X: np.ndarray, y, *, scales=("none", "log"), grouped=(False,),
+                   m_train=None, m_target=None, folds: int = 5, repeats: int = 2,
+                   seed: int = 0) -> tuple[tuple[str, bool], dict[str, float]]:
+    """The (label scale, merge identical columns) pair with the lowest (importance-weighted)
+    inner-CV MAE of the proxy GP.
 
     Parameters
     ----------
     X : (N, F) one-hot rows of the training proteins.
     y : (N,) their labels.
+    scales, grouped : the candidates (``log`` is dropped unless every label is positive).
     m_train, m_target : number of mutations of the training rows and of the rows to be
         predicted (optional; both are needed for the importance weights).
 
     Returns
     -------
-    (scale, {scale: weighted inner-CV MAE on the label scale})
+    ((scale, grouped), {candidate name: weighted inner-CV MAE on the label scale})
     """
     from sklearn.model_selection import KFold
 
     y = np.asarray(y, dtype=np.float64)
-    if not (y > 0).all() or len(y) < 2 * folds:
-        return "none", {}
+    scales = [s for s in scales if s != "log" or (y > 0).all()] or list(scales)
+    candidates = [(s, g) for s in scales for g in grouped]
+    if len(candidates) == 1 or len(y) < 2 * folds:
+        return candidates[0], {}
     w = np.ones(len(y)) if m_train is None or m_target is None else \
         shift_weights(m_train, m_target)
-    errors = {s: 0.0 for s in ("none", "log")}  # weighted absolute errors, pooled over folds
+    errors = dict.fromkeys(candidates, 0.0)  # weighted absolute errors, pooled over folds
     for r in range(repeats):
         for fit, val in KFold(folds, shuffle=True, random_state=seed + r).split(X):
-            for s in errors:
-                pred, _ = backward(_proxy(X[fit], forward(y[fit], s), X[val], seed=seed), None, s)
-                errors[s] += float(np.sum(w[val] * np.abs(pred - y[val])))
-    scores = {s: e / (repeats * w.sum()) for s, e in errors.items()}
-    return min(scores, key=scores.get), scores
+            for s, g in candidates:
+                pred = _proxy(X[fit], forward(y[fit], s), X[val], grouped=g, seed=seed)
+                pred, _ = backward(pred, None, s)
+                errors[(s, g)] += float(np.sum(w[val] * np.abs(pred - y[val])))
+    best = min(errors, key=errors.get)
+    return best, {candidate_name(*c): e / (repeats * w.sum()) for c, e in errors.items()}
+
+
+def choose_scale(X: np.ndarray, y, **kwargs) -> tuple[str, dict[str, float]]:
+    """The label scale (``none`` or ``log``) with the lower inner-CV MAE (see
+    :func:`choose_readout`)."""
+    (scale, _), scores = choose_readout(X, y, **kwargs)
+    return scale, scores

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 def model_name(config: PropertyConfig) -> str:
     """The bench name of the model a config trains (see :mod:`core.tasks.property_eval`)."""
-    if config.committee and config.committee_kernel != "matern" and config.label_scale == "auto":
+    if config.committee and config.committee_kernel != "matern" and \
+            config.label_scale == "auto" and config.merge_columns == "auto":
         return "triplet_cnn_gp_auto"
     scale = "_log" if config.label_scale == "log" else ""
     if config.committee:
@@ -160,7 +161,8 @@ def fit_job(payload: dict[str, Any], ctx) -> Any:
     summary = {
         "label": label, "dataset": payload.get("dataset"), "n_train": int(train.sum()),
         "n_test": int(df["_test"].sum()), "n_unlabelled": n_unlabelled, "n_rows": len(df),
-        "model_name": ours, "label_scale": model.scale_, "input": cnn_col, "profile_input": profile_col,
+        "model_name": ours, "label_scale": model.scale_, "merged_columns": model.merged_,
+        "input": cnn_col, "profile_input": profile_col,
         "config": config_dict(cfg),
         "model": meta, "gp_kernels": [gp.kernel_summary() for gp in model.readouts_],
         "epochs_run": len(model.history_), "best_epoch": best_epoch, "models": rows,

@@ -41,7 +41,8 @@ PAPER = {model: {ds: row[key] for ds, row in PROPERTY_TABLE_I.items()}
 
 BENCH_MODELS = ("triplet_cnn_gp", "triplet_cnn_gp_ens", "onehot_gp", "blosum_gp",
                 "onehot_lin_gp", "blosum_lin_gp", "triplet_cnn_gp_committee",
-                "triplet_cnn_gp_committee_lin", "mse_cnn_gp", "ridge_onehot")
+                "triplet_cnn_gp_committee_lin", "triplet_cnn_gp_auto", "mse_cnn_gp",
+                "ridge_onehot")
 REFERENCE = "onehot_gp"
 
 

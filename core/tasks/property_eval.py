@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.tasks.label_scale import backward, choose_scale, forward
+from core.tasks.label_scale import backward, choose_readout, forward
 from core.tasks.property_model import PropertyConfig, mixture
 from core.tasks.readouts import GPReadout, ridge_predict
 
@@ -27,8 +27,9 @@ MODELS: dict[str, tuple[str, str]] = {
                                              "linear + Matérn kernel on the one-hot and the "
                                              "BLOSUM62 columns that vary in training"),
     "triplet_cnn_gp_auto": ("ours", "triplet_cnn_gp_committee_lin with the GPs' label scale "
-                                    "(none / log) chosen by m-importance-weighted CV inside "
-                                    "the training rows"),
+                                    "(none / log) and the one-hot GP's merging of identical "
+                                    "training columns chosen by m-importance-weighted CV "
+                                    "inside the training rows"),
     "onehot_gp": ("baseline", "GP on one-hot rows"),
     "blosum_gp": ("baseline", "GP on BLOSUM62-profile rows"),
     "onehot_lin_gp": ("baseline", "GP, linear + Matérn kernel, one-hot columns varying in "
@@ -72,6 +73,7 @@ class Prediction:
     std: np.ndarray | None
     seconds: float
     scale: str = "none"  # label scale of the GP read-outs
+    grouped: bool = False  # the one-hot GP merged identical training columns
 
 
 @dataclass
@@ -106,9 +108,10 @@ PROFILE_GPS = {"onehot_gp": ("onehot", False), "blosum_gp": ("blosum", False),
 
 
 def _gp(blocks, train, test, y, *, restarts: int, seed: int, linear: bool = False,
-        scale: str = "none") -> tuple[np.ndarray, np.ndarray]:
+        scale: str = "none", grouped: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """GP fitted on ``y`` (label scale ``scale``); prediction back on the label scale."""
-    gp = GPReadout(n_restarts=restarts, random_state=seed, linear=linear, varying_only=linear)
+    gp = GPReadout(n_restarts=restarts, random_state=seed, linear=linear, varying_only=linear,
+                   grouped=grouped)
     gp.fit([b[train] for b in blocks], forward(y[train], scale))
     return backward(*gp.predict([b[test] for b in blocks]), scale)
 
@@ -201,17 +204,27 @@ def fit_predict(data: PropertyData, train: np.ndarray, test: np.ndarray, models:
 
 
 def _auto(data, train, test, *, config, seed, device, n_ensemble, cache) -> Prediction:
-    """The linear committee on the label scale that inner CV on the training rows prefers."""
+    """The linear committee on the label scale (and with the one-hot GP merging identical
+    training columns or not) that inner CV on the training rows prefers."""
     t0 = time.perf_counter()
     m = data.m
-    scale, _ = choose_scale(data.onehot[train], data.y[train],
-                            m_train=None if m is None else m[train],
-                            m_target=None if m is None else m[test], seed=seed)
+    (scale, grouped), _ = choose_readout(
+        data.onehot[train], data.y[train], grouped=(False, True),
+        m_train=None if m is None else m[train], m_target=None if m is None else m[test],
+        seed=seed)
     t_choose = time.perf_counter() - t0
-    name = "triplet_cnn_gp_committee_lin"
-    pred = fit_predict(data, train, test, [name], config=config, seed=seed, device=device,
-                       n_ensemble=n_ensemble, scale=scale, _cache=cache)[name]
-    return Prediction(pred.mean, pred.std, pred.seconds + t_choose, scale=scale)
+    parts = ["triplet_cnn_gp_ens", "blosum_lin_gp"] + ([] if grouped else ["onehot_lin_gp"])
+    out = fit_predict(data, train, test, parts, config=config, seed=seed, device=device,
+                      n_ensemble=n_ensemble, scale=scale, _cache=cache)
+    preds = [out[p] for p in parts]
+    if grouped:
+        t1 = time.perf_counter()
+        mean, std = _gp([data.onehot], train, test, data.y, restarts=config.gp_restarts,
+                        seed=seed, linear=True, scale=scale, grouped=True)
+        preds.append(Prediction(mean, std, time.perf_counter() - t1))
+    mean, std = mixture([p.mean for p in preds], [p.std for p in preds])
+    return Prediction(mean, std, sum(p.seconds for p in preds) + t_choose, scale=scale,
+                      grouped=grouped)
 
 
 def cv_folds(n_labelled: np.ndarray, *, k: int = 5, repeats: int = 2, seed: int = 0):

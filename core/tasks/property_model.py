@@ -17,7 +17,7 @@ import numpy as np
 from core.config import check_choice
 from core.models.triplet_cnn import TripletCNNConfig
 from core.progress import ProgressEvent, report
-from core.tasks.label_scale import backward, choose_scale, forward
+from core.tasks.label_scale import backward, choose_readout, forward
 from core.tasks.property_train import TrainConfig
 from core.tasks.readouts import GPReadout
 
@@ -28,6 +28,7 @@ READOUTS = ("embedding", "pooled", "embedding+onehot", "embedding+blosum", "pool
 INPUTS = ("auto", "sequence", "aligned")
 COMMITTEE_KERNELS = ("matern", "linear+matern")
 LABEL_SCALES = ("none", "log", "auto")
+MERGE_COLUMNS = ("no", "yes", "auto")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ class PropertyConfig:
         the lower inner-CV MAE on the training rows, importance-weighted by the number of
         mutations of the rows to be predicted when known; :mod:`core.tasks.label_scale`).
         Encoders always train on the labels as given; predictions come back on that scale.
+    merge_columns : whether the committee's one-hot GP reads columns identical across the
+        training rows (a chimera block) as one: ``no``, ``yes`` or ``auto`` (chosen by the same
+        inner CV, jointly with an ``auto`` label scale).
     input : what the CNN reads: the gap-free ``sequence``, the ``aligned`` rows, or ``auto``
         (gap-free; see :func:`choose_input`).
     gp_restarts : extra random starts of the GP optimiser.
@@ -72,6 +76,7 @@ class PropertyConfig:
     committee_kernel: str = "matern"
     gp_holdout: bool = False
     label_scale: str = "none"
+    merge_columns: str = "no"
     input: str = "auto"
     gp_restarts: int = 3
     baselines: bool = False
@@ -86,6 +91,7 @@ class PropertyConfig:
         check_choice("input", self.input, INPUTS)
         check_choice("committee_kernel", self.committee_kernel, COMMITTEE_KERNELS)
         check_choice("label_scale", self.label_scale, LABEL_SCALES)
+        check_choice("merge_columns", self.merge_columns, MERGE_COLUMNS)
         if self.n_models < 1 or self.gp_restarts < 0:
             raise ValueError("n_models >= 1 and gp_restarts >= 0 please")
 
@@ -153,7 +159,8 @@ class PropertyModel:
     train_y_ : (N_train,) training labels
     committee_ : dict kind -> GPReadout on one-hot / BLOSUM rows (empty without committee)
     scale_ : str, the label scale the GPs were fitted on (``none`` or ``log``)
-    scale_scores_ : dict scale -> inner-CV MAE behind an ``auto`` choice (empty otherwise)
+    merged_ : bool, whether the committee's one-hot GP merges identical training columns
+    scale_scores_ : dict candidate -> inner-CV MAE behind an ``auto`` choice (else empty)
     """
 
     def __init__(self, config: PropertyConfig | None = None, *, device=None):
@@ -221,18 +228,23 @@ class PropertyModel:
                 lin = cfg.committee_kernel == "linear+matern"
                 self.committee_[kind] = GPReadout(
                     n_restarts=cfg.gp_restarts, random_state=cfg.seed, linear=lin,
-                    varying_only=lin).fit(block, y_gp)
+                    varying_only=lin, grouped=lin and kind == "onehot" and self.merged_
+                ).fit(block, y_gp)
             report(on_progress, "gp", cfg.n_models, cfg.n_models, message="committee GPs")
         return self
 
     def _choose_scale(self, rows: Sequence[str], y: np.ndarray, m, target_m) -> None:
         cfg = self.config or PropertyConfig()
-        self.scale_, self.scale_scores_ = cfg.label_scale, {}
-        if cfg.label_scale == "auto":
-            onehot = profile_features(rows, "onehot", self.width_)
-            self.scale_, self.scale_scores_ = choose_scale(
-                onehot, y, m_train=m, m_target=target_m, seed=cfg.seed)
-            log.info("label scale %s (inner-CV MAE %s)", self.scale_, self.scale_scores_)
+        scales = ("none", "log") if cfg.label_scale == "auto" else (cfg.label_scale,)
+        merged = (False, True) if cfg.merge_columns == "auto" else (cfg.merge_columns == "yes",)
+        onehot = profile_features(rows, "onehot", self.width_) if len(scales) * len(merged) > 1 \
+            else None
+        (self.scale_, self.merged_), self.scale_scores_ = choose_readout(
+            onehot, y, scales=scales, grouped=merged, m_train=m, m_target=target_m,
+            seed=cfg.seed)
+        if self.scale_scores_:
+            log.info("label scale %s, merged columns %s (inner-CV MAE %s)", self.scale_,
+                     self.merged_, self.scale_scores_)
 
     def _profile(self, rows: Sequence[str] | None) -> list[np.ndarray]:
         """The one-hot / BLOSUM blocks the read-out asks for (empty list for none)."""
@@ -300,7 +312,8 @@ class PropertyModel:
                    for i, enc in enumerate(self.encoders_)}
         meta = {"width": self.width_, "gp": [gp.state() for gp in self.readouts_],
                 "committee": {k: gp.state() for k, gp in self.committee_.items()},
-                "label_scale": self.scale_, "label_scale_scores": self.scale_scores_}
+                "label_scale": self.scale_, "merged_columns": self.merged_,
+                "label_scale_scores": self.scale_scores_}
         arrays = {f"gp_features_{i}": f for i, f in enumerate(self.train_features_)}
         arrays["gp_y"] = self.train_y_
         return weights, meta, arrays
@@ -324,6 +337,7 @@ class PropertyModel:
         y = np.asarray(arrays["gp_y"], dtype=np.float64)
         self.scale_ = meta.get("label_scale", "none")
         self.scale_scores_ = dict(meta.get("label_scale_scores") or {})
+        self.merged_ = bool(meta.get("merged_columns", False))
         y_gp = forward(y, self.scale_)
         profile = self._profile(profile_rows)
         for i, state in enumerate(meta["gp"]):

@@ -49,7 +49,8 @@ def test_choose_scale_prefers_log_for_multiplicative_effects():
 
 
 def test_auto_scale_model_is_named_fitted_and_round_trips(synthetic):
-    cfg = replace(TINY, committee=True, committee_kernel="linear+matern", label_scale="auto")
+    cfg = replace(TINY, committee=True, committee_kernel="linear+matern", label_scale="auto",
+                  merge_columns="auto")
     assert model_name(cfg) == "triplet_cnn_gp_auto"
     assert model_name(replace(TINY, label_scale="log")) == "triplet_cnn_gp_log"
     with pytest.raises(ValueError):
@@ -58,11 +59,13 @@ def test_auto_scale_model_is_named_fitted_and_round_trips(synthetic):
     y = np.exp(synthetic["score"].to_numpy() / np.abs(synthetic["score"]).max())
     model = PropertyModel(cfg).fit(seqs[:24], y[:24], m=np.arange(24) % 3,
                                    target_m=np.full(6, 2.0))
-    assert model.scale_ in ("none", "log") and set(model.scale_scores_) == {"none", "log"}
+    assert model.scale_ in ("none", "log") and set(model.scale_scores_) == {
+        "none", "log", "none+grouped", "log+grouped"}
+    assert model.committee_["onehot"].grouped == model.merged_
     mean, std = model.predict(seqs[24:])
     assert (std > 0).all() and np.isfinite(mean).all()
     again = PropertyModel.from_state(cfg, *model.to_state(), profile_rows=seqs[:24])
-    assert again.scale_ == model.scale_
+    assert (again.scale_, again.merged_) == (model.scale_, model.merged_)
     assert np.allclose(mean, again.predict(seqs[24:])[0], atol=1e-6)
 
 
@@ -78,3 +81,16 @@ def test_eval_auto_model_reports_its_scale(synthetic):
                       config=replace(TINY, gp_restarts=0), n_ensemble=1)
     pred = out["triplet_cnn_gp_auto"]
     assert pred.scale in ("none", "log") and pred.mean.shape == pred.std.shape == (6,)
+
+
+def test_grouped_gp_reads_identical_columns_once():
+    from core.tasks.readouts import GPReadout
+
+    rng = np.random.default_rng(0)
+    blocks = rng.integers(0, 2, (30, 3)).astype(float)
+    X = np.repeat(blocks, [5, 1, 2], axis=1)  # three chimera blocks of 5, 1 and 2 positions
+    y = blocks @ np.array([1.0, 2.0, -1.0]) + rng.normal(0, 0.05, 30)
+    gp = GPReadout(n_restarts=0, linear=True, varying_only=True, grouped=True).fit(X, y)
+    assert gp.widths_ == [3]
+    again = GPReadout.from_state(gp.state(), X, y)
+    assert np.allclose(gp.predict(X[:5])[0], again.predict(X[:5])[0])

@@ -27,6 +27,7 @@ def test_train_on_absorption_shows_table_and_prediction_plot(app, workspace):
     at.checkbox(key="property.w.baselines").uncheck()  # keep the test short
     at.selectbox(key="property.w.committee").set_value("linear+matern")
     at.selectbox(key="property.w.label_scale").set_value("auto")
+    at.selectbox(key="property.w.merge_columns").set_value("auto")
     at.button(key="FormSubmitter:property.w.form-Train").click().run()
     assert not at.exception
     store = RunStore(workspace)

@@ -237,6 +237,7 @@ class PropertyModel:
         cfg = self.config or PropertyConfig()
         scales = ("none", "log") if cfg.label_scale == "auto" else (cfg.label_scale,)
         merged = (False, True) if cfg.merge_columns == "auto" else (cfg.merge_columns == "yes",)
+        merged = merged if cfg.committee and cfg.committee_kernel != "matern" else (False,)
         onehot = profile_features(rows, "onehot", self.width_) if len(scales) * len(merged) > 1 \
             else None
         (self.scale_, self.merged_), self.scale_scores_ = choose_readout(

@@ -28,9 +28,14 @@ log = logging.getLogger(__name__)
 
 def model_name(config: PropertyConfig) -> str:
     """The bench name of the model a config trains (see :mod:`core.tasks.property_eval`)."""
+    if config.committee and config.committee_kernel != "matern" and \
+            config.label_scale == "auto" and config.merge_columns == "auto":
+        return "triplet_cnn_gp_auto"
+    scale = "_log" if config.label_scale == "log" else ""
     if config.committee:
-        return "triplet_cnn_gp_committee" + ("_lin" if config.committee_kernel != "matern" else "")
-    return "triplet_cnn_gp_ens" if config.n_models > 1 else "triplet_cnn_gp"
+        return "triplet_cnn_gp_committee" + ("_lin" if config.committee_kernel != "matern"
+                                             else "") + scale
+    return ("triplet_cnn_gp_ens" if config.n_models > 1 else "triplet_cnn_gp") + scale
 
 
 def prepare_table(table: pd.DataFrame | list | dict, label: str | None) -> tuple[pd.DataFrame,
@@ -118,9 +123,12 @@ def fit_job(payload: dict[str, Any], ctx) -> Any:
     log.info("property fit on %s: %d train, %d test, %d unlabelled rows (CNN reads %s)",
              label, train.sum(), int(df["_test"].sum()), n_unlabelled, cnn_col)
 
+    m = pd.to_numeric(df["m"], errors="coerce").to_numpy(float) if "m" in df.columns else None
+    m = m if m is not None and np.isfinite(m).all() else None  # weights need every row's m
     model = PropertyModel(cfg, device=ctx.device).fit(
         df.loc[train, cnn_col].tolist(), df.loc[train, label].to_numpy(float),
-        aligned=df.loc[train, profile_col].tolist(), on_progress=ctx.on_progress)
+        aligned=df.loc[train, profile_col].tolist(), on_progress=ctx.on_progress,
+        m=None if m is None else m[train], target_m=None if m is None else m[~train])
     t_fit = time.perf_counter() - t0
     mean, std = model.predict(df[cnn_col].tolist(), aligned=df[profile_col].tolist())
     pooled, emb = model.features(df[cnn_col].tolist())[0]
@@ -153,7 +161,8 @@ def fit_job(payload: dict[str, Any], ctx) -> Any:
     summary = {
         "label": label, "dataset": payload.get("dataset"), "n_train": int(train.sum()),
         "n_test": int(df["_test"].sum()), "n_unlabelled": n_unlabelled, "n_rows": len(df),
-        "model_name": ours, "input": cnn_col, "profile_input": profile_col,
+        "model_name": ours, "label_scale": model.scale_, "merged_columns": model.merged_,
+        "input": cnn_col, "profile_input": profile_col,
         "config": config_dict(cfg),
         "model": meta, "gp_kernels": [gp.kernel_summary() for gp in model.readouts_],
         "epochs_run": len(model.history_), "best_epoch": best_epoch, "models": rows,

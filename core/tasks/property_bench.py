@@ -41,7 +41,8 @@ PAPER = {model: {ds: row[key] for ds, row in PROPERTY_TABLE_I.items()}
 
 BENCH_MODELS = ("triplet_cnn_gp", "triplet_cnn_gp_ens", "onehot_gp", "blosum_gp",
                 "onehot_lin_gp", "blosum_lin_gp", "triplet_cnn_gp_committee",
-                "triplet_cnn_gp_committee_lin", "mse_cnn_gp", "ridge_onehot")
+                "triplet_cnn_gp_committee_lin", "triplet_cnn_gp_auto", "mse_cnn_gp",
+                "ridge_onehot")
 REFERENCE = "onehot_gp"
 
 
@@ -118,7 +119,8 @@ def bench_dataset(name: str, settings: BenchSettings, *, models=BENCH_MODELS) ->
         seed = 1000 * s
         preds = fit_predict(data, train, test, list(models), config=cfg, seed=seed,
                             n_ensemble=settings.n_ensemble)
-        for model, p in preds.items():
+        for model in models:
+            p = preds[model]
             scores = regression_metrics(data.y[test], p.mean, p.std)
             for metric in ("mae", "spearman", "r2", "coverage_1sd", "coverage_2sd"):
                 if metric in scores:
@@ -145,7 +147,8 @@ def bench_dataset(name: str, settings: BenchSettings, *, models=BENCH_MODELS) ->
                                  seed=0):
         preds = fit_predict(data, tr, te, list(models), config=cfg, seed=100 * r + f,
                             n_ensemble=settings.n_ensemble)
-        for model, p in preds.items():
+        for model in models:
+            p = preds[model]
             cv[model]["mae"].append(float(np.abs(p.mean - data.y[te]).mean()))
             cv[model]["seconds"].append(p.seconds)
         log.info("%s cv %d/%d: %s", name, r, f, {m: round(v["mae"][-1], 3) for m, v in cv.items()})

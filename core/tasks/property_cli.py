@@ -5,6 +5,8 @@ Examples::
     python -m core train property --dataset absorption
     python -m core train property --dataset T50 --baselines --n-models 3
     python -m core train property --dataset T50 --committee linear+matern
+    python -m core train property --dataset absorption --committee linear+matern \
+        --label-scale auto --merge-columns auto                  # triplet_cnn_gp_auto
     python -m core train property --csv variants.csv --label activity --epochs 40
     python -m core train property --dataset absorption --quick     # a smoke run
 """
@@ -33,6 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--committee", default=None, choices=["none", "matern", "linear+matern"],
                         help="mix the seed ensemble with GPs on one-hot and BLOSUM62 rows "
                              "(Matérn, or linear + Matérn kernel: triplet_cnn_gp_committee_lin)")
+    parser.add_argument("--label-scale", default=None, choices=["none", "log", "auto"],
+                        help="scale the GPs fit the labels on; auto: none or log, whichever "
+                             "inner CV on the training rows prefers (weighted towards rows "
+                             "with as many mutations as the rows to predict, given column m). "
+                             "With --committee linear+matern --merge-columns auto: "
+                             "triplet_cnn_gp_auto")
+    parser.add_argument("--merge-columns", default=None, choices=["no", "yes", "auto"],
+                        help="the committee's one-hot GP reads columns identical across the "
+                             "training rows (chimera blocks) as one; auto: by the same inner CV")
     parser.add_argument("--margin", type=float, default=None)
     parser.add_argument("--margin-mode", default=None, choices=["fixed", "scaled"])
     parser.add_argument("--mining", default=None, choices=["all", "semihard", "hard"])
@@ -48,7 +59,10 @@ def config_from_args(args: argparse.Namespace):
 
     cfg = PropertyConfig(seed=args.seed, baselines=bool(args.baselines))
     top = {k: v for k, v in (("readout", args.readout), ("n_models", args.n_models),
-                             ("input", args.input)) if v is not None}
+                             ("input", args.input),
+                             ("label_scale", getattr(args, "label_scale", None)),
+                             ("merge_columns", getattr(args, "merge_columns", None)))
+           if v is not None}
     train = {k: v for k, v in (("epochs", args.epochs), ("margin", args.margin),
                                ("margin_mode", args.margin_mode), ("mining", args.mining))
              if v is not None}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core.tasks.label_scale import backward, choose_readout, forward
 from core.tasks.property_model import PropertyConfig, mixture
 from core.tasks.readouts import GPReadout, ridge_predict
 
@@ -25,6 +26,10 @@ MODELS: dict[str, tuple[str, str]] = {
     "triplet_cnn_gp_committee_lin": ("ours", "equal mixture of the seed ensemble and GPs with a "
                                              "linear + Matérn kernel on the one-hot and the "
                                              "BLOSUM62 columns that vary in training"),
+    "triplet_cnn_gp_auto": ("ours", "triplet_cnn_gp_committee_lin with the GPs' label scale "
+                                    "(none / log) and the one-hot GP's merging of identical "
+                                    "training columns chosen by m-importance-weighted CV "
+                                    "inside the training rows"),
     "onehot_gp": ("baseline", "GP on one-hot rows"),
     "blosum_gp": ("baseline", "GP on BLOSUM62-profile rows"),
     "onehot_lin_gp": ("baseline", "GP, linear + Matérn kernel, one-hot columns varying in "
@@ -45,6 +50,7 @@ class PropertyData:
     onehot: np.ndarray  # (N, L' * 21)
     blosum: np.ndarray  # (N, L' * 20)
     y: np.ndarray  # (N,) float, NaN when unlabelled
+    m: np.ndarray | None = None  # (N,) mutations from the parent, when the table has them
 
     @classmethod
     def from_table(cls, df: pd.DataFrame, label: str, *, cnn_col: str = "sequence",
@@ -53,9 +59,12 @@ class PropertyData:
 
         rows = df[profile_col].astype(str).tolist()
         n = len(rows)
+        m = pd.to_numeric(df["m"], errors="coerce").to_numpy(float) if "m" in df.columns \
+            else None
         return cls(tokens=tokenize(df[cnn_col].astype(str).tolist()),
                    onehot=one_hot(rows).reshape(n, -1), blosum=blosum_profile(rows).reshape(n, -1),
-                   y=pd.to_numeric(df[label], errors="coerce").to_numpy(float))
+                   y=pd.to_numeric(df[label], errors="coerce").to_numpy(float),
+                   m=m if m is not None and np.isfinite(m).all() else None)
 
 
 @dataclass
@@ -63,6 +72,8 @@ class Prediction:
     mean: np.ndarray
     std: np.ndarray | None
     seconds: float
+    scale: str = "none"  # label scale of the GP read-outs
+    grouped: bool = False  # the one-hot GP merged identical training columns
 
 
 @dataclass
@@ -96,23 +107,27 @@ PROFILE_GPS = {"onehot_gp": ("onehot", False), "blosum_gp": ("blosum", False),
                "onehot_lin_gp": ("onehot", True), "blosum_lin_gp": ("blosum", True)}
 
 
-def _gp(blocks, train, test, y, *, restarts: int, seed: int, linear: bool = False
-        ) -> tuple[np.ndarray, np.ndarray]:
-    gp = GPReadout(n_restarts=restarts, random_state=seed, linear=linear, varying_only=linear)
-    gp.fit([b[train] for b in blocks], y[train])
-    return gp.predict([b[test] for b in blocks])
+def _gp(blocks, train, test, y, *, restarts: int, seed: int, linear: bool = False,
+        scale: str = "none", grouped: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """GP fitted on ``y`` (label scale ``scale``); prediction back on the label scale."""
+    gp = GPReadout(n_restarts=restarts, random_state=seed, linear=linear, varying_only=linear,
+                   grouped=grouped)
+    gp.fit([b[train] for b in blocks], forward(y[train], scale))
+    return backward(*gp.predict([b[test] for b in blocks]), scale)
 
 
-def _cnn_gp(data, train, test, *, objective, seeds, extra, config, device, cache) -> Prediction:
+def _cnn_gp(data, train, test, *, objective, seeds, extra, config, device, cache,
+            scale: str = "none") -> Prediction:
     """GP on CNN features of each seed (plus an optional profile block), pooled as a mixture."""
     means, stds, seconds = [], [], 0.0
     for seed in seeds:
         feats, t_enc = _encoder_features(data, train, (objective, seed), config, device, cache)
-        key = (objective, seed, extra)
+        key = (objective, seed, extra, scale)
         if key not in cache.gps:  # the single model is the ensemble's first member
             t0 = time.perf_counter()
             blocks = [feats] + ([getattr(data, extra)] if extra else [])
-            m, s = _gp(blocks, train, test, data.y, restarts=config.gp_restarts, seed=seed)
+            m, s = _gp(blocks, train, test, data.y, restarts=config.gp_restarts, seed=seed,
+                       scale=scale)
             cache.gps[key] = Prediction(m, s, time.perf_counter() - t0)
         gp = cache.gps[key]
         means.append(gp.mean)
@@ -124,7 +139,8 @@ def _cnn_gp(data, train, test, *, objective, seeds, extra, config, device, cache
 
 def fit_predict(data: PropertyData, train: np.ndarray, test: np.ndarray, models: list[str], *,
                 config: PropertyConfig | None = None, seed: int = 0, device=None,
-                n_ensemble: int = 3, _cache: _Cache | None = None) -> dict[str, Prediction]:
+                n_ensemble: int = 3, scale: str = "none", _cache: _Cache | None = None
+                ) -> dict[str, Prediction]:
     """Train each named model on rows ``train`` and predict rows ``test``.
 
     Parameters
@@ -136,6 +152,8 @@ def fit_predict(data: PropertyData, train: np.ndarray, test: np.ndarray, models:
         ``gp_restarts`` are used; ensembles use ``n_ensemble`` seeds ``seed .. seed +
         n_ensemble - 1``, and the single model is the first of them, so both share training).
     seed : base seed of this fit.
+    scale : label scale of every GP read-out (``none`` or ``log``, see
+        :mod:`core.tasks.label_scale`); encoders always train on the labels as given.
 
     Returns
     -------
@@ -147,13 +165,13 @@ def fit_predict(data: PropertyData, train: np.ndarray, test: np.ndarray, models:
         raise ValueError("training rows must be labelled")
     cache, out = _cache or _Cache(), {}
     ens = list(range(seed, seed + n_ensemble))
-    common = dict(config=config, device=device, cache=cache)
+    common = dict(config=config, device=device, cache=cache, scale=scale)
     for name in models:
         t0 = time.perf_counter()
         if name in PROFILE_GPS:
             block, linear = PROFILE_GPS[name]
             m, s = _gp([getattr(data, block)], train, test, data.y,
-                       restarts=config.gp_restarts, seed=seed, linear=linear)
+                       restarts=config.gp_restarts, seed=seed, linear=linear, scale=scale)
             out[name] = Prediction(m, s, time.perf_counter() - t0)
         elif name == "ridge_onehot":
             m = ridge_predict(data.onehot[train], data.y[train], data.onehot[test])
@@ -172,14 +190,41 @@ def fit_predict(data: PropertyData, train: np.ndarray, test: np.ndarray, models:
             for part in ("triplet_cnn_gp_ens", *COMMITTEES[name]):
                 if part not in out:
                     out.update(fit_predict(data, train, test, [part], config=config, seed=seed,
-                                           device=device, n_ensemble=n_ensemble,
+                                           device=device, n_ensemble=n_ensemble, scale=scale,
                                            _cache=cache))
                 parts.append(out[part])
             mean, std = mixture([p.mean for p in parts], [p.std for p in parts])
             out[name] = Prediction(mean, std, sum(p.seconds for p in parts))
+        elif name == "triplet_cnn_gp_auto":
+            out[name] = _auto(data, train, test, config=config, seed=seed, device=device,
+                              n_ensemble=n_ensemble, cache=cache)
         else:
             raise KeyError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
     return out
+
+
+def _auto(data, train, test, *, config, seed, device, n_ensemble, cache) -> Prediction:
+    """The linear committee on the label scale (and with the one-hot GP merging identical
+    training columns or not) that inner CV on the training rows prefers."""
+    t0 = time.perf_counter()
+    m = data.m
+    (scale, grouped), _ = choose_readout(
+        data.onehot[train], data.y[train], grouped=(False, True),
+        m_train=None if m is None else m[train], m_target=None if m is None else m[test],
+        seed=seed)
+    t_choose = time.perf_counter() - t0
+    parts = ["triplet_cnn_gp_ens", "blosum_lin_gp"] + ([] if grouped else ["onehot_lin_gp"])
+    out = fit_predict(data, train, test, parts, config=config, seed=seed, device=device,
+                      n_ensemble=n_ensemble, scale=scale, _cache=cache)
+    preds = [out[p] for p in parts]
+    if grouped:
+        t1 = time.perf_counter()
+        mean, std = _gp([data.onehot], train, test, data.y, restarts=config.gp_restarts,
+                        seed=seed, linear=True, scale=scale, grouped=True)
+        preds.append(Prediction(mean, std, time.perf_counter() - t1))
+    mean, std = mixture([p.mean for p in preds], [p.std for p in preds])
+    return Prediction(mean, std, sum(p.seconds for p in preds) + t_choose, scale=scale,
+                      grouped=grouped)
 
 
 def cv_folds(n_labelled: np.ndarray, *, k: int = 5, repeats: int = 2, seed: int = 0):

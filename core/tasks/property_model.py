@@ -17,6 +17,7 @@ import numpy as np
 from core.config import check_choice
 from core.models.triplet_cnn import TripletCNNConfig
 from core.progress import ProgressEvent, report
+from core.tasks.label_scale import backward, choose_readout, forward
 from core.tasks.property_train import TrainConfig
 from core.tasks.readouts import GPReadout
 
@@ -26,6 +27,8 @@ READOUTS = ("embedding", "pooled", "embedding+onehot", "embedding+blosum", "pool
             "embedding+onehot+blosum")
 INPUTS = ("auto", "sequence", "aligned")
 COMMITTEE_KERNELS = ("matern", "linear+matern")
+LABEL_SCALES = ("none", "log", "auto")
+MERGE_COLUMNS = ("no", "yes", "auto")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,14 @@ class PropertyConfig:
         baselines) or ``linear+matern`` (plus a linear term: additive per-residue effects,
         with the Matérn term for the rest; on the columns that vary among the training rows;
         chosen by inner CV on the training rows).
+    label_scale : the scale every GP read-out fits the labels on: ``none``, ``log`` (positive
+        labels; multiplicative effects become additive) or ``auto`` (the one of the two with
+        the lower inner-CV MAE on the training rows, importance-weighted by the number of
+        mutations of the rows to be predicted when known; :mod:`core.tasks.label_scale`).
+        Encoders always train on the labels as given; predictions come back on that scale.
+    merge_columns : whether the committee's one-hot GP reads columns identical across the
+        training rows (a chimera block) as one: ``no``, ``yes`` or ``auto`` (chosen by the same
+        inner CV, jointly with an ``auto`` label scale).
     input : what the CNN reads: the gap-free ``sequence``, the ``aligned`` rows, or ``auto``
         (gap-free; see :func:`choose_input`).
     gp_restarts : extra random starts of the GP optimiser.
@@ -64,6 +75,8 @@ class PropertyConfig:
     committee: bool = False
     committee_kernel: str = "matern"
     gp_holdout: bool = False
+    label_scale: str = "none"
+    merge_columns: str = "no"
     input: str = "auto"
     gp_restarts: int = 3
     baselines: bool = False
@@ -77,6 +90,8 @@ class PropertyConfig:
         check_choice("readout", self.readout, READOUTS)
         check_choice("input", self.input, INPUTS)
         check_choice("committee_kernel", self.committee_kernel, COMMITTEE_KERNELS)
+        check_choice("label_scale", self.label_scale, LABEL_SCALES)
+        check_choice("merge_columns", self.merge_columns, MERGE_COLUMNS)
         if self.n_models < 1 or self.gp_restarts < 0:
             raise ValueError("n_models >= 1 and gp_restarts >= 0 please")
 
@@ -143,6 +158,9 @@ class PropertyModel:
     train_features_ : list of (N_train, F) arrays, the GP training inputs per encoder
     train_y_ : (N_train,) training labels
     committee_ : dict kind -> GPReadout on one-hot / BLOSUM rows (empty without committee)
+    scale_ : str, the label scale the GPs were fitted on (``none`` or ``log``)
+    merged_ : bool, whether the committee's one-hot GP merges identical training columns
+    scale_scores_ : dict candidate -> inner-CV MAE behind an ``auto`` choice (else empty)
     """
 
     def __init__(self, config: PropertyConfig | None = None, *, device=None):
@@ -151,6 +169,7 @@ class PropertyModel:
 
     # ------------------------------------------------------------------ fit
     def fit(self, sequences: Sequence[str], y, *, aligned: Sequence[str] | None = None,
+            m=None, target_m=None,
             on_progress: Callable[[ProgressEvent], None] | None = None) -> PropertyModel:
         """Train the encoder(s) and the GP on labelled proteins.
 
@@ -159,6 +178,8 @@ class PropertyModel:
         sequences : N strings the CNN reads (gap-free, or aligned rows with ``input="aligned"``).
         y : (N,) finite labels.
         aligned : N equal-width rows for the one-hot / BLOSUM block (default: ``sequences``).
+        m, target_m : number of mutations of the training rows and of the rows the model will
+            predict (optional; with ``label_scale="auto"`` they weight the inner CV).
         on_progress : receives ``train`` events per epoch (stage ``train`` for the first encoder,
             ``train_2``... for the others) and a ``gp`` event per read-out.
         """
@@ -179,6 +200,8 @@ class PropertyModel:
         profile_rows = list(aligned if aligned is not None else sequences)
         self.width_ = max(len(r) for r in profile_rows)
         profile = self._profile(profile_rows)
+        self._choose_scale(profile_rows, y, m, target_m)
+        y_gp = forward(y, self.scale_)
         self.encoders_, self.readouts_, self.histories_, self.train_features_ = [], [], [], []
         for i in range(cfg.n_models):
             stage = "train" if i == 0 else f"train_{i + 1}"
@@ -189,7 +212,7 @@ class PropertyModel:
             feats = self._cnn(pooled, emb)
             hold = holdout_mask(len(y), cfg.train, seed=cfg.seed + i) if cfg.gp_holdout else None
             gp = GPReadout(n_restarts=cfg.gp_restarts, random_state=cfg.seed + i).fit(
-                [feats, *profile], y, holdout=hold)
+                [feats, *profile], y_gp, holdout=hold)
             report(on_progress, "gp", i + 1, cfg.n_models,
                    log_marginal_likelihood=gp.log_marginal_likelihood_)
             self.encoders_.append(encoder)
@@ -205,9 +228,24 @@ class PropertyModel:
                 lin = cfg.committee_kernel == "linear+matern"
                 self.committee_[kind] = GPReadout(
                     n_restarts=cfg.gp_restarts, random_state=cfg.seed, linear=lin,
-                    varying_only=lin).fit(block, y)
+                    varying_only=lin, grouped=lin and kind == "onehot" and self.merged_
+                ).fit(block, y_gp)
             report(on_progress, "gp", cfg.n_models, cfg.n_models, message="committee GPs")
         return self
+
+    def _choose_scale(self, rows: Sequence[str], y: np.ndarray, m, target_m) -> None:
+        cfg = self.config or PropertyConfig()
+        scales = ("none", "log") if cfg.label_scale == "auto" else (cfg.label_scale,)
+        merged = (False, True) if cfg.merge_columns == "auto" else (cfg.merge_columns == "yes",)
+        merged = merged if cfg.committee and cfg.committee_kernel != "matern" else (False,)
+        onehot = profile_features(rows, "onehot", self.width_) if len(scales) * len(merged) > 1 \
+            else None
+        (self.scale_, self.merged_), self.scale_scores_ = choose_readout(
+            onehot, y, scales=scales, grouped=merged, m_train=m, m_target=target_m,
+            seed=cfg.seed)
+        if self.scale_scores_:
+            log.info("label scale %s, merged columns %s (inner-CV MAE %s)", self.scale_,
+                     self.merged_, self.scale_scores_)
 
     def _profile(self, rows: Sequence[str] | None) -> list[np.ndarray]:
         """The one-hot / BLOSUM blocks the read-out asks for (empty list for none)."""
@@ -255,14 +293,15 @@ class PropertyModel:
         profile = self._profile(list(aligned if aligned is not None else sequences))
         means, stds = [], []
         for (pooled, emb), gp in zip(feats, self.readouts_, strict=True):
-            m, s = gp.predict([self._cnn(pooled, emb), *profile])
+            m, s = backward(*gp.predict([self._cnn(pooled, emb), *profile]), self.scale_)
             means.append(m)
             stds.append(s)
         mean, std = mixture(means, stds)
         if getattr(self, "committee_", None):
             rows = list(aligned if aligned is not None else sequences)
-            parts = [(mean, std)] + [gp.predict(profile_features(rows, kind, self.width_))
-                                     for kind, gp in self.committee_.items()]
+            parts = [(mean, std)] + [
+                backward(*gp.predict(profile_features(rows, kind, self.width_)), self.scale_)
+                for kind, gp in self.committee_.items()]
             mean, std = mixture([p[0] for p in parts], [p[1] for p in parts])
         return mean, std
 
@@ -273,7 +312,9 @@ class PropertyModel:
         weights = {("encoder" if i == 0 else f"encoder_{i + 1}"): enc.state_dict()
                    for i, enc in enumerate(self.encoders_)}
         meta = {"width": self.width_, "gp": [gp.state() for gp in self.readouts_],
-                "committee": {k: gp.state() for k, gp in self.committee_.items()}}
+                "committee": {k: gp.state() for k, gp in self.committee_.items()},
+                "label_scale": self.scale_, "merged_columns": self.merged_,
+                "label_scale_scores": self.scale_scores_}
         arrays = {f"gp_features_{i}": f for i, f in enumerate(self.train_features_)}
         arrays["gp_y"] = self.train_y_
         return weights, meta, arrays
@@ -295,13 +336,17 @@ class PropertyModel:
         self.width_ = int(meta["width"])
         self.encoders_, self.readouts_, self.train_features_ = [], [], []
         y = np.asarray(arrays["gp_y"], dtype=np.float64)
+        self.scale_ = meta.get("label_scale", "none")
+        self.scale_scores_ = dict(meta.get("label_scale_scores") or {})
+        self.merged_ = bool(meta.get("merged_columns", False))
+        y_gp = forward(y, self.scale_)
         profile = self._profile(profile_rows)
         for i, state in enumerate(meta["gp"]):
             enc = TripletCNNEncoder(config.encoder)
             enc.load_state_dict(weights["encoder" if i == 0 else f"encoder_{i + 1}"])
             self.encoders_.append(enc.to(torch.device(device or "cpu")).eval())
             feats = np.asarray(arrays[f"gp_features_{i}"], dtype=np.float64)
-            self.readouts_.append(GPReadout.from_state(state, [feats, *profile], y))
+            self.readouts_.append(GPReadout.from_state(state, [feats, *profile], y_gp))
             self.train_features_.append(feats.astype(np.float32))
         self.train_y_ = y
         self.histories_, self.history_ = [], []
@@ -310,7 +355,7 @@ class PropertyModel:
             if profile_rows is None:
                 raise ValueError("a committee model needs the training rows of its profiles")
             block = profile_features(profile_rows, kind, self.width_)
-            self.committee_[kind] = GPReadout.from_state(state, block, y)
+            self.committee_[kind] = GPReadout.from_state(state, block, y_gp)
         return self
 
 

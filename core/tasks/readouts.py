@@ -83,6 +83,17 @@ def _block_scale(X: np.ndarray) -> float:
     return float(np.median(d)) if d.size else 1.0
 
 
+def _merge_identical(X: np.ndarray) -> np.ndarray:
+    """(F, G) matrix averaging the columns of X (N, F) that are identical over its rows."""
+    if X.shape[1] == 0:
+        return np.eye(0)
+    _, inverse = np.unique(X.T, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
+    merge = np.zeros((X.shape[1], int(inverse.max()) + 1))
+    merge[np.arange(X.shape[1]), inverse] = 1.0
+    return merge / merge.sum(axis=0, keepdims=True)
+
+
 def _distance_preserving(X: np.ndarray) -> np.ndarray:
     """Rows of X (N, F), centred, in at most N - 1 columns with every pairwise distance (and
     every dot product of the centred rows) kept."""
@@ -173,6 +184,10 @@ class GPReadout:
         and residues seen in training). A residue no training protein has then adds nothing
         to a new protein's distances: its effect is unknown, so the prediction rests on the
         mutations that were seen.
+    grouped : with ``varying_only``, columns identical across the training rows are read as
+        one column (their mean). In a chimera library a block inherited from one parent flips
+        all its differing positions together; merged, each block counts once in distances and
+        in the linear term instead of once per differing position.
 
     Attributes
     ----------
@@ -182,16 +197,19 @@ class GPReadout:
         ``linear``)
     widths_ : list of int, columns read per block
     columns_ : list of int arrays, the columns read per block (all, or those varying in training)
+    merges_ : list of (len(columns), G) arrays or None, the column averaging of ``grouped``
     """
 
     def __init__(self, *, n_restarts: int = 3, nu: float = 2.5, noise: float = 0.1,
-                 random_state: int = 0, linear: bool = False, varying_only: bool = False):
+                 random_state: int = 0, linear: bool = False, varying_only: bool = False,
+                 grouped: bool = False):
         self.n_restarts = n_restarts
         self.nu = nu
         self.noise = noise
         self.random_state = random_state
         self.linear = linear
         self.varying_only = varying_only
+        self.grouped = grouped
 
     def _choose_columns(self, blocks: Sequence[np.ndarray]) -> None:
         """The columns read per block: all, or (``varying_only``) those varying in training."""
@@ -200,10 +218,16 @@ class GPReadout:
             cols = np.flatnonzero(np.ptp(b, axis=0) > 0) if self.varying_only and len(b) \
                 else np.arange(b.shape[1])
             self.columns_.append(cols if cols.size else np.arange(min(1, b.shape[1])))
+        self.merges_ = [_merge_identical(np.asarray(b, dtype=np.float64)[:, cols])
+                        if self.grouped and self.varying_only else None
+                        for b, cols in zip(blocks, self.columns_, strict=True)]
 
     def _select(self, blocks: Sequence[np.ndarray]) -> list[np.ndarray]:
-        return [np.asarray(b, dtype=np.float64).reshape(len(b), -1)[:, cols]
-                for b, cols in zip(blocks, self.columns_, strict=True)]
+        out = []
+        for b, cols, merge in zip(blocks, self.columns_, self.merges_, strict=True):
+            x = np.asarray(b, dtype=np.float64).reshape(len(b), -1)[:, cols]
+            out.append(x if merge is None else x @ merge)
+        return out
 
     def _stack(self, blocks: Sequence[np.ndarray]) -> np.ndarray:
         cols = [b / scale - centre for b, scale, centre in
@@ -297,7 +321,7 @@ class GPReadout:
     def state(self) -> dict[str, Any]:
         """What :meth:`from_state` needs besides the training data (JSON-able)."""
         return {"nu": self.nu, "noise": self.noise, "linear": self.linear,
-                "varying_only": self.varying_only,
+                "varying_only": self.varying_only, "grouped": self.grouped,
                 "widths": list(self.widths_),
                 "scales": list(self.scales_), "theta": self.theta_.tolist(),
                 "log_marginal_likelihood": self.log_marginal_likelihood_}
@@ -306,7 +330,8 @@ class GPReadout:
     def from_state(cls, state: dict[str, Any], blocks, y) -> GPReadout:
         """Rebuild a fitted read-out from :meth:`state` and its training data (no optimiser)."""
         self = cls(nu=state["nu"], noise=state["noise"], linear=bool(state.get("linear", False)),
-                   varying_only=bool(state.get("varying_only", False)))
+                   varying_only=bool(state.get("varying_only", False)),
+                   grouped=bool(state.get("grouped", False)))
         blocks = [blocks] if isinstance(blocks, np.ndarray) else list(blocks)
         blocks = [np.asarray(b, dtype=np.float64).reshape(len(b), -1) for b in blocks]
         self.widths_ = [int(w) for w in state["widths"]]

@@ -13,6 +13,8 @@ from pages._shared.property_views import show_results
 
 RUN_KEY = "property.run_id"
 COMMITTEES = ["none", "linear+matern", "matern"]
+LABEL_SCALES = ["none", "auto", "log"]
+MERGES = ["no", "auto", "yes"]
 
 st.title("Property models")
 st.caption("A triplet-trained CNN embeds each variant; a Gaussian process reads the property "
@@ -57,10 +59,24 @@ with st.form("property.w.form"):
                              help="Mix the CNN ensemble's prediction with GPs on one-hot and "
                                   "BLOSUM62 rows: Matérn kernels, or linear + Matérn "
                                   "(additive per-residue effects plus the rest).")
+    label_scale = c3.selectbox("Label scale", LABEL_SCALES, key="property.w.label_scale",
+                               help="The scale the GPs fit the property on. auto: plain or "
+                                    "log (positive values only), whichever cross-validation "
+                                    "inside the training rows prefers, weighted towards "
+                                    "training variants with as many mutations (column m) as "
+                                    "the ones to predict. With the linear + Matérn committee "
+                                    "and Merge columns on auto this is ProtLens's best "
+                                    "model, triplet_cnn_gp_auto.")
+    merge = c2.selectbox("Merge columns", MERGES, key="property.w.merge_columns",
+                         help="The committee's one-hot GP reads positions that always change "
+                              "together in the training rows (a chimera block) as one. auto: "
+                              "by the same cross-validation as the label scale.")
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 if submitted:
     config = {"train": {"epochs": int(epochs)}, "n_models": int(n_models), "readout": readout,
-              "baselines": bool(baselines), "seed": int(st.session_state[state.SEED])}
+              "baselines": bool(baselines), "label_scale": label_scale,
+              "merge_columns": merge,
+              "seed": int(st.session_state[state.SEED])}
     if committee != "none":
         config.update(committee=True, committee_kernel=committee)
     dataset = {"name": data_name, "n": len(table), "fingerprint": dataset_fingerprint(table),

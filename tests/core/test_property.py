@@ -64,7 +64,7 @@ def test_gp_readout_contract_blocks_and_state():
     gp = GPReadout(n_restarts=1, random_state=0)
     assert gp.fit([a[:30], b[:30]], y[:30]) is gp
     learned = [k for k in vars(gp) if k not in ("n_restarts", "nu", "noise", "random_state",
-                                                 "linear", "varying_only")]
+                                                 "linear", "varying_only", "grouped")]
     assert learned and all(k.endswith("_") for k in learned)
     mean, std = gp.predict([a[30:], b[30:]])
     assert mean.shape == std.shape == (10,) and (std > 0).all()

@@ -26,6 +26,8 @@ def test_train_on_absorption_shows_table_and_prediction_plot(app, workspace):
     at.number_input(key="property.w.epochs").set_value(2)
     at.checkbox(key="property.w.baselines").uncheck()  # keep the test short
     at.selectbox(key="property.w.committee").set_value("linear+matern")
+    at.selectbox(key="property.w.label_scale").set_value("auto")
+    at.selectbox(key="property.w.merge_columns").set_value("auto")
     at.button(key="FormSubmitter:property.w.form-Train").click().run()
     assert not at.exception
     store = RunStore(workspace)
@@ -39,8 +41,9 @@ def test_train_on_absorption_shows_table_and_prediction_plot(app, workspace):
     at.run()
     assert not at.exception
     scores = at.dataframe[0].value
-    ours = "triplet_cnn_gp_committee_lin"  # the committee chosen in the form
+    ours = "triplet_cnn_gp_auto"  # the committee and label scale chosen in the form
     assert ours in scores["model"].tolist()
     assert scores.loc[scores["model"] == ours, "mae"].iloc[0] > 0
     charts = [c for c in at.get("plotly_chart")]
     assert any("Predicted vs. measured" in c.proto.spec for c in charts)
+    assert run.summary["label_scale"] in ("none", "log")

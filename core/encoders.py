@@ -457,6 +457,23 @@ def cache_root() -> Path:
     return Settings.from_env().home / "cache" / "features"
 
 
+def load_cached_array(path: Path, rows: int) -> np.ndarray | None:
+    """The ``.npy`` array cached at ``path`` if it exists and has ``rows`` rows, else None."""
+    if not path.is_file():
+        return None
+    out = np.load(path, allow_pickle=False)
+    return out if out.shape[0] == rows else None
+
+
+def save_cached_array(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` as ``.npy`` atomically (a temporary file in the same folder,
+    then a rename), creating the folder: a reader never sees a half-written cache."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(tmp, array)
+    os.replace(tmp, path)
+
+
 def embed_cached(encoder: Encoder, sequences: list[str], *, cache_dir: str | Path | None = None,
                  batch_size: int = 64, device=None,
                  on_progress: ProgressCallback | None = None) -> np.ndarray:
@@ -467,18 +484,14 @@ def embed_cached(encoder: Encoder, sequences: list[str], *, cache_dir: str | Pat
     """
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     path = root / f"{encoder.cache_key()}-{sequences_fingerprint(sequences)}.npy"
-    if path.is_file():
-        out = np.load(path, allow_pickle=False)
-        if out.shape[0] == len(sequences):
-            report(on_progress, "embed", len(sequences), len(sequences), message="cached")
-            return out
+    out = load_cached_array(path, len(sequences))
+    if out is not None:
+        report(on_progress, "embed", len(sequences), len(sequences), message="cached")
+        return out
     t0 = time.perf_counter()
     out = encoder.embed(list(sequences), batch_size=batch_size, device=device,
                         on_progress=on_progress)
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-    np.save(tmp, out)
-    os.replace(tmp, path)
+    save_cached_array(path, out)
     # How long the features took when they were computed: benchmarks report it for cached runs.
     path.with_suffix(".json").write_text(json.dumps({
         "seconds": round(time.perf_counter() - t0, 3), "n": len(sequences),

@@ -67,15 +67,16 @@ def _cache_dir(cache_dir) -> Path:
 def embed_texts(texts: list[str], *, device=None, cache_dir: str | Path | None = None,
                 batch_size: int = 64, on_progress: ProgressCallback | None = None) -> np.ndarray:
     """MiniLM sentence embeddings (N, 384), unit length, cached per list of texts."""
+    from core.encoders import load_cached_array, save_cached_array
+
     h = hashlib.sha1(usedforsecurity=False)
     for t in texts:
         h.update(t.encode())
         h.update(b"\x00")
     path = _cache_dir(cache_dir) / f"minilm-{h.hexdigest()[:16]}.npy"
-    if path.is_file():
-        out = np.load(path, allow_pickle=False)
-        if out.shape[0] == len(texts):
-            return out
+    out = load_cached_array(path, len(texts))
+    if out is not None:
+        return out
     report(on_progress, "text", 0, len(texts))
     dev = str(device) if device is not None else _auto_device()
     out = np.zeros((len(texts), 384), np.float32)
@@ -85,10 +86,7 @@ def embed_texts(texts: list[str], *, device=None, cache_dir: str | Path | None =
         out[start:start + len(part)] = model.encode(part, batch_size=batch_size,
                                                     normalize_embeddings=True)
         report(on_progress, "text", start + len(part), len(texts))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-    np.save(tmp, out)
-    os.replace(tmp, path)
+    save_cached_array(path, out)
     return out
 
 

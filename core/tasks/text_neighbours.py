@@ -38,6 +38,23 @@ def _csr(bags):
                          shape=(len(bags), bags.vocab_size))
 
 
+def _skip_identical(sim: np.ndarray, sequences, ref_sequences: np.ndarray,
+                    value: float) -> np.ndarray:
+    """``sim`` (n, R) with ``value`` wherever query i and reference j have the same sequence
+    (in place); ``ref_sequences`` an object array. A protein never counts as its own relative."""
+    seq = np.asarray(sequences, dtype=object)
+    sim[seq[:, None] == ref_sequences[None, :]] = value
+    return sim
+
+
+def _crowding(sim: np.ndarray, thresholds, tops) -> np.ndarray:
+    """(n, len(thresholds) + len(tops)): log(1 + number of references above each threshold),
+    then the mean of the best ``t`` similarities for each ``t`` of ``tops`` (1: the best)."""
+    best = -np.sort(-sim, axis=1)[:, :max(tops)]
+    counts = [np.log1p((sim > t).sum(1)) for t in thresholds]
+    return np.stack(counts + [best[:, :t].mean(1) for t in tops], 1)
+
+
 def neighbour_text_features(bags, sequences: list[str], ref_bags, ref_sequences: list[str],
                             ref_text_ids: np.ndarray, text_features: np.ndarray,
                             cfg: NeighbourConfig = NeighbourConfig(), *,
@@ -56,9 +73,8 @@ def neighbour_text_features(bags, sequences: list[str], ref_bags, ref_sequences:
     if k == 0:
         return out
     for s in range(0, X.shape[0], chunk):
-        sim = (X[s:s + chunk] @ R.T).toarray()
-        seq = np.asarray(sequences[s:s + chunk], dtype=object)
-        sim[seq[:, None] == ref_seq[None, :]] = -np.inf
+        sim = _skip_identical((X[s:s + chunk] @ R.T).toarray(), sequences[s:s + chunk],
+                              ref_seq, -np.inf)
         top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
         val = np.take_along_axis(sim, top, 1)
         val = np.where(np.isfinite(val), val, np.nan)
@@ -86,14 +102,10 @@ def neighbour_stats(bags, sequences: list[str], ref_bags, ref_sequences: list[st
     X, R = _csr(bags), _csr(ref_bags)
     ref_seq = np.asarray(ref_sequences, dtype=object)
     out = np.zeros((X.shape[0], len(STAT_THRESHOLDS) + 3), np.float32)
-    top = min(10, R.shape[0])
     for s in range(0, X.shape[0], chunk):
-        sim = (X[s:s + chunk] @ R.T).toarray()
-        seq = np.asarray(sequences[s:s + chunk], dtype=object)
-        sim[seq[:, None] == ref_seq[None, :]] = -1.0
-        best = -np.sort(-sim, axis=1)[:, :top]
-        counts = [np.log1p((sim > t).sum(1)) for t in STAT_THRESHOLDS]
-        out[s:s + chunk] = np.stack(counts + [best[:, 0], best[:, :5].mean(1), best.mean(1)], 1)
+        sim = _skip_identical((X[s:s + chunk] @ R.T).toarray(), sequences[s:s + chunk],
+                              ref_seq, -1.0)
+        out[s:s + chunk] = _crowding(sim, STAT_THRESHOLDS, (1, 5, 10))
     return out
 
 
@@ -107,30 +119,24 @@ def identity_matrix(sequences: list[str], ref_sequences: list[str] | None = None
     """(N, R) RapidFuzz ``fuzz.ratio`` / 100 of every sequence against every reference (all
     against all when ``ref_sequences`` is None), computed in C++ and cached as ``.npy`` under
     the workspace cache (ResFinder all against all: ~60 s once on one core)."""
-    import hashlib
-    import os
-
     from rapidfuzz import fuzz, process
 
-    from core.encoders import cache_root
+    from core.encoders import (
+        cache_root,
+        load_cached_array,
+        save_cached_array,
+        sequences_fingerprint,
+    )
 
     seqs = [s.upper() for s in sequences]
     refs = seqs if ref_sequences is None else [s.upper() for s in ref_sequences]
-    h = hashlib.sha1(usedforsecurity=False)
-    for part in (seqs, [">"], refs):
-        for q in part:
-            h.update(q.encode() + b"\x00")
-    path = cache_root() / f"identity-{h.hexdigest()[:16]}.npy"
-    if cache and path.is_file():
-        out = np.load(path, allow_pickle=False)
-        if out.shape == (len(seqs), len(refs)):
-            return out
+    path = cache_root() / f"identity-{sequences_fingerprint(seqs)}-{sequences_fingerprint(refs)}.npy"
+    out = load_cached_array(path, len(seqs)) if cache else None
+    if out is not None and out.shape[1] == len(refs):
+        return out
     out = process.cdist(seqs, refs, scorer=fuzz.ratio, dtype=np.float32, workers=workers) / 100
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, out)
-        os.replace(tmp, path)
+        save_cached_array(path, out)
     return out
 
 
@@ -153,10 +159,8 @@ def identity_stats(sequences: list[str], ref_sequences: list[str], *,
     sim = np.array(identity_matrix(sequences, ref_sequences, cache=False) if sim is None
                    else sim, dtype=np.float32)
     ref = np.asarray([s.upper() for s in ref_sequences], dtype=object)
-    seq = np.asarray([s.upper() for s in sequences], dtype=object)
+    seq = [s.upper() for s in sequences]
     for s in range(0, len(seq), 512):
-        sim[s:s + 512][seq[s:s + 512, None] == ref[None, :]] = 0.0
-    best = -np.sort(-sim, axis=1)[:, :5]
-    counts = [np.log1p((sim > t).sum(1)) for t in IDENTITY_THRESHOLDS]
-    out[:] = np.stack(counts + [best[:, 0], best.mean(1)], 1)
+        _skip_identical(sim[s:s + 512], seq[s:s + 512], ref, 0.0)
+    out[:] = _crowding(sim, IDENTITY_THRESHOLDS, (1, 5))
     return out

@@ -176,12 +176,12 @@ def searcher_for_run(store, run_id: str, library: pd.DataFrame | None = None) ->
     model, vocab, arrays = load_model(store, run_id)
     lexicon = lexicon_of(arrays)
     own = store.load_table(run_id, "proteins")
-    tower = ProteinTower(model, vocab)
+    stats = {}  # the tower's neighbourhood statistics, when the model was trained with them
     if "stats_mean" in arrays:
-        tower = ProteinTower(model, vocab, own.loc[own["split"] == "train", "sequence"]
-                             .astype(str).tolist(), arrays["stats_mean"], arrays["stats_std"],
-                             str(arrays["stats_measure"]) if "stats_measure" in arrays
-                             else "kmer")
+        stats = {"reference": own.loc[own["split"] == "train", "sequence"].astype(str).tolist(),
+                 "stats_mean": arrays["stats_mean"], "stats_std": arrays["stats_std"],
+                 "stats_measure": str(arrays.get("stats_measure", "kmer"))}
+    tower = ProteinTower(model, vocab, **stats)
     if library is None:
         proteins = own
         texts = store.load_table(run_id, "texts")["text"].tolist()

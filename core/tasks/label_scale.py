@@ -23,7 +23,21 @@ from __future__ import annotations
 
 import numpy as np
 
+#: label scales a model may be configured with (``auto`` chooses between the other two)
 SCALES = ("none", "log", "auto")
+#: merging of columns identical across the training rows (``auto`` chooses by the same CV)
+MERGES = ("no", "yes", "auto")
+
+
+def mutation_counts(table) -> np.ndarray | None:
+    """(N,) column ``m`` (mutations from the parent) of a table, or None when the table has no
+    such column or any row lacks a number: the importance weights need every row's ``m``."""
+    import pandas as pd
+
+    if "m" not in table.columns:
+        return None
+    m = pd.to_numeric(table["m"], errors="coerce").to_numpy(float)
+    return m if np.isfinite(m).all() else None
 
 
 def forward(y: np.ndarray, scale: str) -> np.ndarray:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.tasks.label_scale import mutation_counts
 from core.tasks.property_cli import add_arguments, cli_train  # noqa: F401 - the CLI contract
 from core.tasks.property_model import PropertyConfig, PropertyModel, choose_input, config_dict
 
@@ -123,8 +124,7 @@ def fit_job(payload: dict[str, Any], ctx) -> Any:
     log.info("property fit on %s: %d train, %d test, %d unlabelled rows (CNN reads %s)",
              label, train.sum(), int(df["_test"].sum()), n_unlabelled, cnn_col)
 
-    m = pd.to_numeric(df["m"], errors="coerce").to_numpy(float) if "m" in df.columns else None
-    m = m if m is not None and np.isfinite(m).all() else None  # weights need every row's m
+    m = mutation_counts(df)
     model = PropertyModel(cfg, device=ctx.device).fit(
         df.loc[train, cnn_col].tolist(), df.loc[train, label].to_numpy(float),
         aligned=df.loc[train, profile_col].tolist(), on_progress=ctx.on_progress,

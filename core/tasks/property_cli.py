@@ -16,6 +16,8 @@ import argparse
 import sys
 from dataclasses import replace
 
+from core.tasks.label_scale import MERGES, SCALES
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``python -m core train property``."""
@@ -35,13 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--committee", default=None, choices=["none", "matern", "linear+matern"],
                         help="mix the seed ensemble with GPs on one-hot and BLOSUM62 rows "
                              "(Matérn, or linear + Matérn kernel: triplet_cnn_gp_committee_lin)")
-    parser.add_argument("--label-scale", default=None, choices=["none", "log", "auto"],
+    parser.add_argument("--label-scale", default=None, choices=SCALES,
                         help="scale the GPs fit the labels on; auto: none or log, whichever "
                              "inner CV on the training rows prefers (weighted towards rows "
                              "with as many mutations as the rows to predict, given column m). "
                              "With --committee linear+matern --merge-columns auto: "
                              "triplet_cnn_gp_auto")
-    parser.add_argument("--merge-columns", default=None, choices=["no", "yes", "auto"],
+    parser.add_argument("--merge-columns", default=None, choices=MERGES,
                         help="the committee's one-hot GP reads columns identical across the "
                              "training rows (chimera blocks) as one; auto: by the same inner CV")
     parser.add_argument("--margin", type=float, default=None)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.tasks.label_scale import backward, choose_readout, forward
+from core.tasks.label_scale import backward, choose_readout, forward, mutation_counts
 from core.tasks.property_model import PropertyConfig, mixture
 from core.tasks.readouts import GPReadout, ridge_predict
 
@@ -59,12 +59,10 @@ class PropertyData:
 
         rows = df[profile_col].astype(str).tolist()
         n = len(rows)
-        m = pd.to_numeric(df["m"], errors="coerce").to_numpy(float) if "m" in df.columns \
-            else None
         return cls(tokens=tokenize(df[cnn_col].astype(str).tolist()),
                    onehot=one_hot(rows).reshape(n, -1), blosum=blosum_profile(rows).reshape(n, -1),
                    y=pd.to_numeric(df[label], errors="coerce").to_numpy(float),
-                   m=m if m is not None and np.isfinite(m).all() else None)
+                   m=mutation_counts(df))
 
 
 @dataclass

@@ -17,7 +17,7 @@ import numpy as np
 from core.config import check_choice
 from core.models.triplet_cnn import TripletCNNConfig
 from core.progress import ProgressEvent, report
-from core.tasks.label_scale import backward, choose_readout, forward
+from core.tasks.label_scale import MERGES, SCALES, backward, choose_readout, forward
 from core.tasks.property_train import TrainConfig
 from core.tasks.readouts import GPReadout
 
@@ -27,8 +27,6 @@ READOUTS = ("embedding", "pooled", "embedding+onehot", "embedding+blosum", "pool
             "embedding+onehot+blosum")
 INPUTS = ("auto", "sequence", "aligned")
 COMMITTEE_KERNELS = ("matern", "linear+matern")
-LABEL_SCALES = ("none", "log", "auto")
-MERGE_COLUMNS = ("no", "yes", "auto")
 
 
 @dataclass(frozen=True)
@@ -90,8 +88,8 @@ class PropertyConfig:
         check_choice("readout", self.readout, READOUTS)
         check_choice("input", self.input, INPUTS)
         check_choice("committee_kernel", self.committee_kernel, COMMITTEE_KERNELS)
-        check_choice("label_scale", self.label_scale, LABEL_SCALES)
-        check_choice("merge_columns", self.merge_columns, MERGE_COLUMNS)
+        check_choice("label_scale", self.label_scale, SCALES)
+        check_choice("merge_columns", self.merge_columns, MERGES)
         if self.n_models < 1 or self.gp_restarts < 0:
             raise ValueError("n_models >= 1 and gp_restarts >= 0 please")
 

@@ -88,14 +88,15 @@ HOOK = "window.__sel = {n: sel.ids.length, t: performance.now(), ids: sel.ids.sl
 
 
 def _write_map(fig, html: Path, engine: str) -> None:
+    from core.config import check_choice
+
+    check_choice("engine", engine, ENGINES)
     if engine == "plotly":
         fig.write_html(html, include_plotlyjs=True, post_script=POST)
-    elif engine == "lasso_map":
+    else:
         from core.lasso_map import standalone_html
 
         html.write_text(standalone_html(fig, on_select=HOOK), encoding="utf-8")
-    else:
-        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
 
 
 def lasso_trial(page, n: int, folder: Path, *, limit_s: float = 2.0,

@@ -50,10 +50,10 @@ def reconstruction_references(table: pd.DataFrame, train: np.ndarray, test: np.n
     ok = {"consensus": 0, "nearest_train": 0}
     total = 0
     for f in np.unique(fam[test]):
-        tr = np.array([list(r) for r in rows[train[fam[train] == f]]])
+        train_rows = list(rows[train[fam[train] == f]])
+        tr = np.array([list(r) for r in train_rows])
         te = np.array([list(r) for r in rows[test[fam[test] == f]]])
-        consensus = np.array(_most_common(list(rows[train[fam[train] == f]]),
-                                          residues_only=False))
+        consensus = np.array(_most_common(train_rows, residues_only=False))
         for row in te:
             valid = row != "X"
             nearest = tr[(tr == row).sum(1).argmax()]
@@ -108,22 +108,27 @@ def common_residue_table(original: list[str], recon: list[str], family: str) -> 
     return pd.DataFrame(rows)
 
 
+def _by_family(table: pd.DataFrame, recon: list[str]):
+    """(family, its input rows, their reconstructions) for each family of ``table`` in name
+    order; ``recon`` has one entry per row of ``table``."""
+    for fam, idx in table.groupby("family", sort=True).indices.items():
+        yield fam, [table["aligned"].iloc[i] for i in idx], [recon[i] for i in idx]
+
+
 def reconstruction_tables(table: pd.DataFrame, recon: list[str]) -> pd.DataFrame:
     """:func:`common_residue_table` for every family of ``table`` (rows aligned with recon)."""
-    parts = []
-    for fam, idx in table.groupby("family", sort=True).indices.items():
-        parts.append(common_residue_table([table["aligned"].iloc[i] for i in idx],
-                                          [recon[i] for i in idx], fam))
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat([common_residue_table(original, rec, fam)
+                      for fam, original, rec in _by_family(table, recon)], ignore_index=True)
 
 
 def mode_agreement(table: pd.DataFrame, recon: list[str]) -> float:
     """Share of all families' columns whose most common symbol (gap counted) is the same in
-    the input rows of ``table`` and their reconstructions ``recon`` (one entry per row)."""
+    the input rows of ``table`` and their reconstructions ``recon`` (one entry per row).
+    The ``agree`` column of :func:`reconstruction_tables`, without its BLOSUM62 scoring."""
     agree, total = 0, 0
-    for _, idx in table.groupby("family", sort=True).indices.items():
-        common_in = _most_common([table["aligned"].iloc[i] for i in idx], residues_only=False)
-        common_out = _most_common([recon[i] for i in idx], residues_only=False)
+    for _, original, rec in _by_family(table, recon):
+        common_in = _most_common(original, residues_only=False)
+        common_out = _most_common(rec, residues_only=False)
         agree += sum(a == b for a, b in zip(common_in, common_out, strict=True))
         total += len(common_in)
     return agree / total if total else float("nan")

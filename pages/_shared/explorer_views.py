@@ -21,6 +21,7 @@ HIGHLIGHT = "explorer.highlight"  # ids of a reloaded selection, highlighted on 
 PLACED = "explorer.placed"  # DataFrame id, x, y of new sequences placed on the map
 COMPARE = "explorer.compare"  # dict like RESULT for the second map
 DRAWN = "explorer.drawn"  # the map's last selection as drawn: {ids, lasso, box}
+SELECTION_KEYS = (SELECTION, SHAPE, DRAWN)  # what one selection on the map leaves in the session
 # Above SAMPLE_ABOVE points the scatter shows a stratified sample (and says so); above
 # AGGREGATE_ABOVE the overview is a density grid computed here, with drill-down to points.
 # 100,000: the lasso probe (core.lasso_probe, python -m core bench explorer) draws the lasso on
@@ -34,6 +35,12 @@ LABELS = {"pca": "PCA", "tsne": "t-SNE (openTSNE)", "umap": "UMAP"}
 PARAMS = {"pca": ("seed",), "tsne": ("perplexity", "metric", "seed"),
           "umap": ("n_neighbors", "min_dist", "metric", "seed")}  # what each method reads
 METRICS = ("euclidean", "cosine", "correlation", "manhattan")
+
+
+def forget(*keys: str) -> None:
+    """Drop these page-state keys (absent ones are fine)."""
+    for key in keys:
+        st.session_state.pop(key, None)
 
 
 def map_controls(*, key: str, n_points: int) -> ProjectionConfig:

@@ -54,8 +54,7 @@ if go:
         "source": source, "dataset": choice.name, "fingerprint": fingerprint, "seed": seed,
         "device": device, "config": config.to_dict(), "ids": table["id"].astype(str).tolist(),
         "coords": fitted.coords_, "how": emb.how}
-    for key in (ev.PLACED, ev.HIGHLIGHT, ev.COMPARE, ev.SELECTION, ev.SHAPE, ev.DRAWN):
-        st.session_state.pop(key, None)
+    ev.forget(ev.PLACED, ev.HIGHLIGHT, ev.COMPARE, *ev.SELECTION_KEYS)  # a new map
 
 result = st.session_state.get(ev.RESULT)
 if not result:
@@ -107,16 +106,14 @@ with tabs[0]:
             ids = ev.ids_inside(frame, shape)
         st.session_state[ev.SELECTION], st.session_state[ev.SHAPE] = ids, shape
     elif drawn is not None:
-        for key in (ev.DRAWN, ev.SELECTION, ev.SHAPE):
-            st.session_state.pop(key, None)
+        ev.forget(*ev.SELECTION_KEYS)
     chosen = st.session_state.get(ev.SELECTION) or []
     left, right = st.columns([3, 1])
     left.caption(f"**{len(chosen):,} selected** (lasso or box on the map, Shift adds; the "
                  "Selection tab lists and exports them)." if chosen else
                  "Draw a lasso or box to select (Shift adds to the selection).")
     if chosen and right.button("Clear selection", key="explorer.w.clear"):
-        for key in (ev.SELECTION, ev.SHAPE, ev.HIGHLIGHT, ev.DRAWN):
-            st.session_state.pop(key, None)
+        ev.forget(ev.HIGHLIGHT, *ev.SELECTION_KEYS)
         clear_map("explorer.map")
         st.rerun()
     ev.figure_downloads(fig, key="explorer.fig", stem=f"map_{cfg['method']}")

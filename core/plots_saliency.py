@@ -32,7 +32,7 @@ def saliency_tracks(long: pd.DataFrame, marks: dict, *, names: dict[str, str] | 
     """
     part = _window(long, window)
     ids = list(dict.fromkeys(part["id"]))
-    label = {i: f"{(names or {}).get(i, '')} {i}".strip() for i in ids}
+    label = {i: _row_name(i, names, " ") for i in ids}
     cols = np.sort(part["column"].unique())
     z = np.full((len(ids), len(cols)), np.nan)
     text = np.full((len(ids), len(cols)), "", dtype=object)
@@ -57,18 +57,19 @@ def saliency_tracks(long: pd.DataFrame, marks: dict, *, names: dict[str, str] | 
         colorbar=dict(title=value, len=0.8),
         hovertemplate="%{y}<br>position %{customdata[0]} · %{text}%{customdata[1]}"
                       "<br>score %{z:.3f}<extra></extra>"))
-    xs, ys, labels = [], [], []
+    xs, ys, labels, where = [], [], [], []
     for pid in ids:
-        for m in marks.get(pid, []):
-            if m.column in index:
-                xs.append(m.column + 1)
-                ys.append(label[pid])
-                labels.append(m.label)
+        inside = sorted((m for m in marks.get(pid, []) if m.column in index),
+                        key=lambda m: m.column)
+        xs += [m.column + 1 for m in inside]
+        ys += [label[pid]] * len(inside)
+        labels += [m.label for m in inside]
+        where += _label_positions([m.column for m in inside], span=len(cols))
     if xs:
         # Chimeras differ from a parent in dozens of columns: label them only when readable.
         dense = len(xs) > max(12, len(cols) // 8)
         fig.add_scatter(x=xs, y=ys, mode="markers" if dense else "markers+text", text=labels,
-                        textposition="top center",
+                        textposition=where,
                         textfont=dict(color=MUTATION, size=11),
                         marker=dict(symbol="square-open", size=16, color=MUTATION,
                                     line=dict(width=2)),
@@ -77,6 +78,25 @@ def saliency_tracks(long: pd.DataFrame, marks: dict, *, names: dict[str, str] | 
                       xaxis_title="position (alignment column)", yaxis_autorange="reversed",
                       showlegend=False, margin=dict(l=10, r=10, t=50, b=10))
     return fig
+
+
+def _row_name(pid: str, names: dict[str, str] | None, sep: str) -> str:
+    """A track's label: its role ("least") and id, or the id alone when they are the same."""
+    role = (names or {}).get(pid, "")
+    return pid if role in ("", pid) else f"{role}{sep}{pid}"
+
+
+def _label_positions(columns: list[int], *, span: int) -> list[str]:
+    """Text positions for mutation labels along one row (columns sorted): a label whose
+    neighbour is closer than a label's width leans away from it, so "G162L" and "E166W"
+    stay readable instead of printing over each other."""
+    near = max(2, span // 20)  # ~ one label's width in columns at the plot's usual width
+    out = ["top center"] * len(columns)
+    for i in range(len(columns) - 1):
+        if columns[i + 1] - columns[i] < near:
+            out[i] = "top left" if out[i] == "top center" else out[i]
+            out[i + 1] = "top left" if out[i] == "top right" else "top right"
+    return out
 
 
 def saliency_logo(long: pd.DataFrame, marks: dict, *, names: dict[str, str] | None = None,
@@ -118,7 +138,7 @@ def saliency_logo(long: pd.DataFrame, marks: dict, *, names: dict[str, str] | No
                         ha="center", va="bottom", fontsize=7)
         ax.set_xlim(cols[0] + 0.5, cols[-1] + 1.5)
         ax.axhline(0, color="#999", lw=0.5)
-        ax.set_ylabel(f"{(names or {}).get(pid, '')}\n{pid}".strip(), fontsize=8)
+        ax.set_ylabel(_row_name(pid, names, "\n"), fontsize=8)
         ax.spines[["top", "right"]].set_visible(False)
     axes[-1, 0].set_xlabel("position (alignment column)")
     fig.tight_layout()

@@ -195,3 +195,18 @@ def test_saliency_and_mutagenesis_on_gpu_match_cpu(fitted):
                                    rtol=1e-3, atol=1e-4)
     torch.testing.assert_close(mutant_pooled(gpu.encoders_[0], seqs[0]).cpu(),
                                mutant_pooled(model.encoders_[0], seqs[0]), atol=1e-4, rtol=1e-4)
+
+
+def test_close_mutation_labels_lean_apart():
+    from core.plots_saliency import _label_positions
+    # 100 columns shown: labels closer than 5 columns alternate left / right, lone ones centre
+    assert _label_positions([10, 50, 52, 54, 90], span=100) == [
+        "top center", "top left", "top right", "top left", "top center"]
+    assert _label_positions([], span=100) == []
+
+
+def test_track_names_do_not_repeat_the_id():
+    from core.plots_saliency import _row_name
+    assert _row_name("parent", {"parent": "parent"}, " ") == "parent"
+    assert _row_name("W122L", {"W122L": "least"}, "\n") == "least\nW122L"
+    assert _row_name("x", None, " ") == "x"

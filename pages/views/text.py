@@ -62,14 +62,20 @@ with st.form("text.w.form"):
         weight = e3.number_input("Triplet weight (mixed)", 0.0, 10.0, 1.0, 0.1,
                                  key="text.w.weight")
         accum = e4.number_input("Gradient accumulation", 1, 64, 1, key="text.w.accum")
-        text_ft = st.checkbox("Fine-tune the MiniLM text tower (slow on a CPU)",
+        f1, f2 = st.columns(2)
+        text_ft = f1.checkbox("Fine-tune the MiniLM text tower (slow on a CPU)",
                               key="text.w.text_ft")
+        ensemble = f2.number_input(
+            "Plain k-mer companion weight", 0.0, 1.0, 0.5, 0.1, key="text.w.ensemble",
+            help="With 'mixed', a second model (k-mer tower and MiniLM head only) is trained "
+                 "and the final model adds its scores with this weight; 0 keeps the mixed "
+                 "model alone.")
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 if submitted:
     config = {"train": {"epochs": int(base_epochs), "triplet_weight": float(weight),
                         "margin": float(margin), "grad_accum": int(accum)},
               "finetune_epochs": int(ft_epochs), "finetune": list(finetune),
-              "text_finetune": text_ft}
+              "text_finetune": text_ft, "ensemble_plain": float(ensemble)}
     twin_config = {"min_ratio": float(min_ratio), "max_ratio": float(max_ratio),
                    "max_text_cosine": float(max_cos)}
     keep = [c for c in ("id", "sequence", "text", "split") if c in table.columns]

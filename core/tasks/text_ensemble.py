@@ -39,6 +39,7 @@ COMPONENTS: dict[str, tuple[dict, str | None, int]] = {
     "near": (_PLAIN | {"kmer_bag": False}, "near", 0),
     "plain_near": (_PLAIN, "near", 0),
     "lex_near": (_LEX, "near", 0),
+    "lexlen": (_LEX | {"stats_measure": "identity_length"}, None, 0),
 }
 DEFAULT_COMPONENTS = ("lex", "plain", "svd", "lex1", "plain1")
 METRICS = ("pairwise_acc_hard", "pairwise_acc_strict", "pairwise_acc_easy", "recall_at_1",
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
              (("lex_mixed", "lex1_mixed"), ("plain_mixed", "plain1_mixed")),
              (("lex_mixed", "lex1_mixed"), ("plain_mixed", "plain1_mixed", "svd_mixed")),
              (("lex_mixed",), ("near_mixed",)), (("plain_mixed",), ("near_mixed",)),
-             (("lex_mixed",), ("plain_near_mixed",))]
+             (("lex_mixed",), ("plain_near_mixed",)), (("lexlen_mixed",), ("plain_mixed",))]
     grid = np.round(np.arange(0.1, 0.95, 0.1), 2)
     rows = []
     seeds = 1 if args.design.startswith("novel") else args.seeds
@@ -163,7 +164,8 @@ def main(argv: list[str] | None = None) -> None:
                 rows.append({"seed": seed, "design": r} | row)
             log.info("%s seed %d design %d done", args.design, seed, r)
             out = pd.DataFrame(rows)
-            out.to_csv(cache / f"sweep_{args.design}.csv", index=False)
+            out.to_csv(cache / f"sweep_{args.design}_{'-'.join(components)}.csv",
+                       index=False)
     out = pd.DataFrame(rows)
     print(out.groupby(["combo", "w"])[list(METRICS[:5])].mean().round(4).to_string())
 

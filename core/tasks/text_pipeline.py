@@ -75,7 +75,8 @@ class TextExperimentConfig:
     def __post_init__(self):
         from core.config import check_choice
 
-        check_choice("stats_measure", self.stats_measure, ("identity", "kmer"))
+        check_choice("stats_measure", self.stats_measure, ("identity", "identity_length",
+                                                           "kmer"))
         check_choice("stats_reference", self.stats_reference, ("train", "all"))
 
     def stage(self, loss: str) -> TextTrainConfig:
@@ -193,12 +194,12 @@ def training_neighbour_stats(bags, seqs: list[str], train_rows: np.ndarray,
     train_rows = np.asarray(train_rows)
     ref_rows = train_rows if reference == "train" else np.arange(len(seqs))
     ref = [seqs[i] for i in ref_rows]
-    if measure == "identity":
+    if measure.startswith("identity"):
         # a table of up to ALL_AGAINST_ALL proteins: all against all once (cached), whatever
         # the split; larger ones against the reference only
         sim = (identity_matrix(seqs)[:, ref_rows] if len(seqs) <= ALL_AGAINST_ALL
                else identity_matrix(seqs, ref))
-        stats = identity_stats(seqs, ref, sim=sim)
+        stats = identity_stats(seqs, ref, sim=sim, lengths=measure == "identity_length")
     else:
         stats = neighbour_stats(bags, seqs, bags.subset(ref_rows), ref)
     mean, std = stats[train_rows].mean(0), stats[train_rows].std(0) + 1e-6

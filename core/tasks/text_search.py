@@ -75,8 +75,9 @@ class ProteinTower:
         bags = self.vocab.transform(sequences)
         dense = None
         if self.reference is not None:
-            stats = (identity_stats(sequences, self.reference)
-                     if self.stats_measure == "identity" else
+            stats = (identity_stats(sequences, self.reference,
+                                    lengths=self.stats_measure == "identity_length")
+                     if self.stats_measure.startswith("identity") else
                      neighbour_stats(bags, sequences, self.reference_bags, self.reference))
             dense = (stats - self.stats_mean) / self.stats_std
             dense = dense.astype(np.float32)

@@ -214,6 +214,9 @@ def test_identity_stats_count_close_relatives_and_skip_copies():
     assert 0.99 < stats[0, 6] < 1
     sim = identity_matrix([parent], ref, cache=False)
     assert np.allclose(identity_stats([parent], ref, sim=sim), stats)
+    longer = identity_stats([parent + "MKV"], ref, lengths=True)
+    assert longer.shape == (1, 11) and longer[0, 8] > 0 and longer[0, 9] == 0
+    assert np.isclose(longer[0, 10], np.log(303))
 
 
 def test_vector_index_ivf_agrees_with_exact():

@@ -155,7 +155,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--grad-accum", type=int, default=C.train.grad_accum)
     parser.add_argument("--ensemble-plain", type=float, default=C.ensemble_plain,
                         help="weight of the plain k-mer companion in the final model "
-                             "(0: the mixed model alone)")
+                             "(0: the mixed model alone; default: 0.5 for the paper "
+                             "protocol, 0 for novel families)")
     parser.add_argument("--text-finetune", action="store_true",
                         help="train the MiniLM transformer too (slow on a CPU)")
     parser.add_argument("--seed", type=int, default=0)

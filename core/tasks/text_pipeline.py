@@ -44,11 +44,13 @@ class TextExperimentConfig:
     sequence, transductive). Identity statistics against the training proteins are on: chosen
     on validation designs that mirror the paper protocol
     (:func:`~core.tasks.text_data.inner_paper_protocols`), see the README.
-    ``ensemble_plain``: when > 0 and "mixed" is among the fine-tunes, a companion model
+    ``ensemble_plain`` (w): when > 0 and "mixed" is among the fine-tunes, a companion model
     without lexical features and statistics (:func:`companion_config`) is trained too and the
     run's final model ``mixed_ensemble`` scores ``(1 - w) * s_mixed / sd + w * s_plain / sd``
-    (each cosine over the spread of its training scores; :mod:`core.tasks.text_ensemble`);
-    w = 0.5 was chosen on the inner designs, jointly on hard, strict and easy accuracy.
+    (each cosine over the spread of its training scores; :mod:`core.tasks.text_ensemble`).
+    None (auto) takes :data:`AUTO_ENSEMBLE` for the protocol: 0.5 for the paper protocol,
+    chosen on its inner designs jointly on hard, strict and easy accuracy; 0 for novel
+    families, where the companion lowered all three on the validation split (see the README).
     """
 
     k_min: int = 3
@@ -70,7 +72,7 @@ class TextExperimentConfig:
     finetune_lr: float = 3e-4
     finetune_lr_kmer: float = 1e-3
     finetune: tuple[str, ...] = ("triplet", "mixed")
-    ensemble_plain: float = 0.5
+    ensemble_plain: float | None = None
 
     def __post_init__(self):
         from core.config import check_choice
@@ -126,6 +128,16 @@ class Experiment:
 
 
 ENSEMBLE = "mixed_ensemble"
+#: the companion's weight by protocol when ``ensemble_plain`` is None (inner designs of the
+#: paper protocol count as paper; the novel-families validation design as novel families)
+AUTO_ENSEMBLE = {"paper": 0.5, "novel_families": 0.0}
+
+
+def ensemble_weight(cfg: TextExperimentConfig, protocol_name: str) -> float:
+    """The companion's weight in this experiment (0: no ensemble)."""
+    if cfg.ensemble_plain is not None:
+        return float(cfg.ensemble_plain)
+    return AUTO_ENSEMBLE["novel_families" if protocol_name.startswith("novel") else "paper"]
 
 
 def companion_config(cfg: TextExperimentConfig) -> TextExperimentConfig:
@@ -293,10 +305,11 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
                                    seed=seed + 1, device=device, stage=loss,
                                    on_progress=on_progress)
         finish(loss, history, t0)
-    if cfg.ensemble_plain > 0 and "mixed" in exp.results:
+    weight = ensemble_weight(cfg, protocol.name)
+    if weight > 0 and "mixed" in exp.results:
         if companion is None:
             companion = run_experiment(table, raw_text_features, twins, protocol,
                                        companion_config(cfg), texts=texts, seed=seed,
                                        device=device, on_progress=on_progress)
-        add_ensemble(exp, companion, cfg.ensemble_plain, data.text_ids, twins, protocol, seed)
+        add_ensemble(exp, companion, weight, data.text_ids, twins, protocol, seed)
     return exp

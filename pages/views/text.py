@@ -65,17 +65,17 @@ with st.form("text.w.form"):
         f1, f2 = st.columns(2)
         text_ft = f1.checkbox("Fine-tune the MiniLM text tower (slow on a CPU)",
                               key="text.w.text_ft")
-        ensemble = f2.number_input(
-            "Plain k-mer companion weight", 0.0, 1.0, 0.5, 0.1, key="text.w.ensemble",
+        ensemble = f2.selectbox(
+            "Plain k-mer companion weight", ["auto", 0.0, 0.25, 0.5, 0.75], key="text.w.ensemble",
             help="With 'mixed', a second model (k-mer tower and MiniLM head only) is trained "
                  "and the final model adds its scores with this weight; 0 keeps the mixed "
-                 "model alone.")
+                 "model alone; auto: 0.5 for the paper protocol, 0 for novel families.")
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 if submitted:
     config = {"train": {"epochs": int(base_epochs), "triplet_weight": float(weight),
                         "margin": float(margin), "grad_accum": int(accum)},
               "finetune_epochs": int(ft_epochs), "finetune": list(finetune),
-              "text_finetune": text_ft, "ensemble_plain": float(ensemble)}
+              "text_finetune": text_ft, "ensemble_plain": None if ensemble == "auto" else float(ensemble)}
     twin_config = {"min_ratio": float(min_ratio), "max_ratio": float(max_ratio),
                    "max_text_cosine": float(max_cos)}
     keep = [c for c in ("id", "sequence", "text", "split") if c in table.columns]

@@ -17,8 +17,9 @@ st.title("Text search")
 st.caption("A protein–text dual encoder (seed 003): a trained k-mer protein tower and MiniLM "
            "text features meet in one space (CLIP InfoNCE, the baseline), then the model is "
            "fine-tuned on *twins* — near-identical sequences with different descriptions — "
-           "with the triplet margin loss, alone or mixed with InfoNCE. Search by text or by "
-           "sequence; see whether twins are told apart.")
+           "with the triplet margin loss, alone or mixed with InfoNCE (with the paper protocol "
+           "the kept model also adds the scores of a plain k-mer model fine-tuned the same "
+           "way). Search by text or by sequence; see whether twins are told apart.")
 
 choice = pick_data(by_kind("text"), key="text")
 table = choice.table

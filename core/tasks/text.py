@@ -95,6 +95,9 @@ def fit_job(payload: dict, ctx) -> Any:
               "twins": twins.drop(columns=["a", "b"]),
               "summary": summary_table(exp)}
     history = [row | {"model": name} for name, r in exp.results.items() for row in r.history]
+    if exp.companion is not None:  # the ensemble's plain member: its own two stages
+        history += [row | {"model": f"plain_{name}"}
+                    for name, r in exp.companion.results.items() for row in r.history]
     summary = {"key_metric": {"name": "pairwise_acc_hard",
                               "value": metrics.get("pairwise_acc_hard", float("nan"))},
                "final_model": final.name, "models": list(exp.results),

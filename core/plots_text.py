@@ -7,9 +7,13 @@ import plotly.graph_objects as go
 
 from core.plots import TEMPLATE
 
-MODEL_COLOURS = {"baseline_infonce": "#8d99ae", "triplet": "#e76f51", "mixed": "#2a9d8f"}
+MODEL_COLOURS = {"baseline_infonce": "#8d99ae", "triplet": "#e76f51", "mixed": "#2a9d8f",
+                 "mixed_ensemble": "#264653", "plain_baseline_infonce": "#b8c0cc",
+                 "plain_mixed": "#264653"}
 LABELS = {"baseline_infonce": "Baseline (InfoNCE)", "triplet": "Fine-tuned (triplet)",
-          "mixed": "Fine-tuned (mixed)"}
+          "mixed": "Fine-tuned (mixed)", "mixed_ensemble": "Mixed + plain k-mer model",
+          "plain_baseline_infonce": "Plain companion (InfoNCE)",
+          "plain_mixed": "Plain companion (mixed)"}
 _MARGIN = dict(l=10, r=10, t=50, b=10)
 
 

@@ -149,3 +149,35 @@ class DualEncoder(nn.Module):
     def other_parameters(self) -> list[nn.Parameter]:
         kmer = {id(p) for p in self.kmer_parameters()}
         return [p for p in self.parameters() if id(p) not in kmer]
+
+
+class EnsembleEncoder(nn.Module):
+    """Several trained dual encoders as one: the weighted sum of their cosines.
+
+    ``members[i]`` reads the first ``members[i].cfg.text_dim`` text-feature columns (MiniLM
+    first, then any lexical columns) and the dense protein features only if it was trained
+    with them. Outputs are ``[a_1 z_1, ..., a_m z_m] / sqrt(sum a_i^2)`` for unit member
+    outputs ``z_i``, so they are unit vectors and the dot product of a protein and a text is
+    ``sum_i a_i^2 cos_i / sum_i a_i^2``: the members' cosines weighted by ``a_i^2`` (the
+    weight of a member over the spread of its scores, see :mod:`core.tasks.text_ensemble`).
+    """
+
+    def __init__(self, members: list[DualEncoder], coef: list[float]):
+        super().__init__()
+        if len(members) != len(coef) or not members:
+            raise ValueError("one coefficient per member")
+        self.members = nn.ModuleList(members)
+        a = torch.sqrt(torch.as_tensor(coef, dtype=torch.float32).clamp(min=0))
+        self.register_buffer("coef", a / a.norm())
+        self.cfg = DualEncoderConfig(**{**members[0].cfg.to_dict(),
+                                        "dim": sum(m.cfg.dim for m in members)})
+        self.text_tower = None
+
+    def encode_protein(self, bags, dense=None, neighbour=None) -> torch.Tensor:
+        return torch.cat([a * m.encode_protein(bags, dense if m.cfg.dense_dim else None,
+                                               neighbour if m.cfg.neighbour_texts else None)
+                          for a, m in zip(self.coef, self.members, strict=True)], -1)
+
+    def encode_text(self, text_features=None, texts=None) -> torch.Tensor:
+        return torch.cat([a * m.encode_text(text_features[:, :m.cfg.text_dim])
+                          for a, m in zip(self.coef, self.members, strict=True)], -1)

@@ -18,7 +18,8 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 MODEL_LABELS = {"baseline_infonce": "Baseline (InfoNCE)", "triplet": "Fine-tuned (triplet)",
-                "mixed": "Fine-tuned (mixed)"}
+                "mixed": "Fine-tuned (mixed)",
+                "mixed_ensemble": "Fine-tuned (mixed) + plain k-mer model"}
 
 
 def experiment_config(overrides: dict | None = None):
@@ -55,7 +56,7 @@ def fit_job(payload: dict, ctx) -> Any:
     from core.jobs import RunResult
     from core.tasks.text_data import get_protocol, with_text_ids
     from core.tasks.text_features import embed_texts
-    from core.tasks.text_pipeline import BASELINE, run_experiment
+    from core.tasks.text_pipeline import BASELINE, ENSEMBLE, run_experiment
 
     table, texts = with_text_ids(payload["table"].reset_index(drop=True))
     cfg = experiment_config(payload.get("config"))
@@ -71,7 +72,8 @@ def fit_job(payload: dict, ctx) -> Any:
     metrics = dict(final.metrics)
     for name, res in exp.results.items():
         metrics |= {f"{name}/{k}": v for k, v in res.metrics.items()}
-    state = {k: (v.half() if k.startswith("protein.") else v) for k, v in final.state.items()}
+    state = {k: (v.half() if k.startswith("protein.") or ".protein." in k else v)
+             for k, v in final.state.items()}
     ids = np.asarray(table["id"].astype(str).tolist(), dtype=str)
     arrays = {"ids": ids, "protein_emb": final.protein_emb, "text_emb": final.text_emb,
               "base_protein_emb": base.protein_emb, "base_text_emb": base.text_emb,
@@ -93,6 +95,9 @@ def fit_job(payload: dict, ctx) -> Any:
               "twins": twins.drop(columns=["a", "b"]),
               "summary": summary_table(exp)}
     history = [row | {"model": name} for name, r in exp.results.items() for row in r.history]
+    if exp.companion is not None:  # the ensemble's plain member: its own two stages
+        history += [row | {"model": f"plain_{name}"}
+                    for name, r in exp.companion.results.items() for row in r.history]
     summary = {"key_metric": {"name": "pairwise_acc_hard",
                               "value": metrics.get("pairwise_acc_hard", float("nan"))},
                "final_model": final.name, "models": list(exp.results),
@@ -100,6 +105,7 @@ def fit_job(payload: dict, ctx) -> Any:
                "n_train": len(protocol.train), "n_test": len(protocol.test),
                "n_triplets": exp.n_triplets, "twins": twin_info,
                "model_config": exp.model_cfg.to_dict(), "vocab": exp.vocab.describe(),
+               "ensemble": exp.ensemble if final.name == ENSEMBLE else None,
                "lexicon_terms": len(exp.lexicon) if exp.lexicon is not None else 0,
                "experiment": json.loads(json.dumps(asdict(cfg))),
                "timings": {"text_features_s": round(text_s, 3),
@@ -150,6 +156,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--triplet-weight", type=float, default=C.train.triplet_weight)
     parser.add_argument("--margin", type=float, default=C.train.margin)
     parser.add_argument("--grad-accum", type=int, default=C.train.grad_accum)
+    parser.add_argument("--ensemble-plain", type=float, default=C.ensemble_plain,
+                        help="weight of the plain k-mer companion in the final model "
+                             "(0: the mixed model alone; default: 0.5 for the paper "
+                             "protocol, 0 for novel families)")
     parser.add_argument("--text-finetune", action="store_true",
                         help="train the MiniLM transformer too (slow on a CPU)")
     parser.add_argument("--seed", type=int, default=0)
@@ -183,7 +193,7 @@ def cli_train(args) -> int:
                         "margin": args.margin, "grad_accum": args.grad_accum},
               "finetune_epochs": args.finetune_epochs,
               "finetune": [s for s in args.finetune.split(",") if s],
-              "text_finetune": args.text_finetune}
+              "text_finetune": args.text_finetune, "ensemble_plain": args.ensemble_plain}
     twin_config = {"min_ratio": args.min_ratio, "max_ratio": args.max_ratio,
                    "max_text_cosine": args.max_text_cosine}
     keep = [c for c in ("id", "sequence", "text", "split") if c in table.columns]

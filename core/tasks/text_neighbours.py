@@ -141,7 +141,7 @@ def identity_matrix(sequences: list[str], ref_sequences: list[str] | None = None
 
 
 def identity_stats(sequences: list[str], ref_sequences: list[str], *,
-                   sim: np.ndarray | None = None) -> np.ndarray:
+                   sim: np.ndarray | None = None, lengths: bool = False) -> np.ndarray:
     """(N, 8) how crowded each protein's neighbourhood among the references is, measured by
     sequence identity rather than k-mer cosine.
 
@@ -152,8 +152,10 @@ def identity_stats(sequences: list[str], ref_sequences: list[str], *,
     texts follow it: in ResFinder the well-studied proteins with many one-residue variants
     carry names and notes, their variants the generic "drugs not determined" text.
     ``sim``: the (N, R) ratios when already known (see :func:`identity_matrix`).
+    ``lengths``: three more columns, the protein's log length minus the mean log length of
+    its 5 most identical references, the share of those that are longer, and its log length.
     """
-    out = np.zeros((len(sequences), len(IDENTITY_THRESHOLDS) + 2), np.float32)
+    out = np.zeros((len(sequences), len(IDENTITY_THRESHOLDS) + 2 + 3 * lengths), np.float32)
     if not len(ref_sequences):
         return out
     sim = np.array(identity_matrix(sequences, ref_sequences, cache=False) if sim is None
@@ -162,5 +164,13 @@ def identity_stats(sequences: list[str], ref_sequences: list[str], *,
     seq = [s.upper() for s in sequences]
     for s in range(0, len(seq), 512):
         _skip_identical(sim[s:s + 512], seq[s:s + 512], ref, 0.0)
-    out[:] = _crowding(sim, IDENTITY_THRESHOLDS, (1, 5))
+    out[:, :len(IDENTITY_THRESHOLDS) + 2] = _crowding(sim, IDENTITY_THRESHOLDS, (1, 5))
+    if lengths:
+        own = np.log([max(len(s), 1) for s in seq])
+        ref_len = np.log([max(len(s), 1) for s in ref])
+        top = np.argsort(-sim, axis=1)[:, :5]
+        near = ref_len[top]
+        out[:, -3] = own - near.mean(1)
+        out[:, -2] = (near > own[:, None]).mean(1)
+        out[:, -1] = own
     return out

@@ -44,6 +44,13 @@ class TextExperimentConfig:
     sequence, transductive). Identity statistics against the training proteins are on: chosen
     on validation designs that mirror the paper protocol
     (:func:`~core.tasks.text_data.inner_paper_protocols`), see the README.
+    ``ensemble_plain`` (w): when > 0 and "mixed" is among the fine-tunes, a companion model
+    without lexical features and statistics (:func:`companion_config`) is trained too and the
+    run's final model ``mixed_ensemble`` scores ``(1 - w) * s_mixed / sd + w * s_plain / sd``
+    (each cosine over the spread of its training scores; :mod:`core.tasks.text_ensemble`).
+    None (auto) takes :data:`AUTO_ENSEMBLE` for the protocol: 0.5 for the paper protocol,
+    chosen on its inner designs jointly on hard, strict and easy accuracy; 0 for novel
+    families, where the companion lowered all three on the validation split (see the README).
     """
 
     k_min: int = 3
@@ -65,11 +72,13 @@ class TextExperimentConfig:
     finetune_lr: float = 3e-4
     finetune_lr_kmer: float = 1e-3
     finetune: tuple[str, ...] = ("triplet", "mixed")
+    ensemble_plain: float | None = None
 
     def __post_init__(self):
         from core.config import check_choice
 
-        check_choice("stats_measure", self.stats_measure, ("identity", "kmer"))
+        check_choice("stats_measure", self.stats_measure, ("identity", "identity_length",
+                                                           "kmer"))
         check_choice("stats_reference", self.stats_reference, ("train", "all"))
 
     def stage(self, loss: str) -> TextTrainConfig:
@@ -114,6 +123,60 @@ class Experiment:
     stats_scale: tuple[np.ndarray, np.ndarray] | None = None
     results: dict[str, ModelResult] = field(default_factory=dict)
     n_triplets: int = 0
+    companion: Experiment | None = None
+    ensemble: dict | None = None  # member configs and coefficients of ``mixed_ensemble``
+
+
+ENSEMBLE = "mixed_ensemble"
+#: the companion's weight by protocol when ``ensemble_plain`` is None (inner designs of the
+#: paper protocol count as paper; the novel-families validation design as novel families)
+AUTO_ENSEMBLE = {"paper": 0.5, "novel_families": 0.0}
+
+
+def ensemble_weight(cfg: TextExperimentConfig, protocol_name: str) -> float:
+    """The companion's weight in this experiment (0: no ensemble)."""
+    if cfg.ensemble_plain is not None:
+        return float(cfg.ensemble_plain)
+    return AUTO_ENSEMBLE["novel_families" if protocol_name.startswith("novel") else "paper"]
+
+
+def companion_config(cfg: TextExperimentConfig) -> TextExperimentConfig:
+    """The ensemble's plain companion: k-mer tower and MiniLM head, InfoNCE then mixed."""
+    return replace(cfg, text_lexical=False, neighbour_stats=False, neighbour_texts=False,
+                   finetune=("mixed",), ensemble_plain=0.0)
+
+
+def add_ensemble(exp: Experiment, companion: Experiment, weight: float, text_ids: np.ndarray,
+                 twins: pd.DataFrame, protocol, seed: int) -> None:
+    """``exp.results["mixed_ensemble"]``: its mixed model with the companion's, weighted."""
+    from core.models.dual_encoder import DualEncoder, EnsembleEncoder
+    from core.tasks.text_ensemble import score_scale
+    from core.tasks.text_eval import evaluate
+
+    parts = [(exp.model_cfg, exp.results["mixed"], 1.0 - weight),
+             (companion.model_cfg, companion.results["mixed"], weight)]
+    members, coef = [], []
+    for mcfg, res, w in parts:
+        member = DualEncoder(mcfg)
+        member.load_state_dict(res.state)
+        members.append(member)
+        coef.append(w / score_scale(res.protein_emb, res.text_emb, text_ids, protocol.train))
+    model = EnsembleEncoder(members, coef)
+    a = model.coef.numpy()
+    P = np.concatenate([x * r.protein_emb for x, (_, r, _) in zip(a, parts, strict=True)], 1)
+    Q = np.concatenate([x * r.text_emb for x, (_, r, _) in zip(a, parts, strict=True)], 1)
+    metrics, cases = evaluate(P, Q, text_ids, twins, protocol.test, protocol.valid, seed=seed)
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    exp.results[ENSEMBLE] = ModelResult(
+        ENSEMBLE, state, [], P, Q, metrics, cases.assign(model=ENSEMBLE),
+        sum(r.seconds for _, r, _ in parts) + companion.results[BASELINE].seconds)
+    exp.companion = companion
+    exp.ensemble = {"members": [m.to_dict() for m, _, _ in parts],
+                    "coef": [float(c) for c in coef], "weight": weight}
+    log.info("%s: hard %.3f strict %.3f easy %.3f", ENSEMBLE,
+             metrics.get("pairwise_acc_hard", np.nan),
+             metrics.get("pairwise_acc_strict", np.nan),
+             metrics.get("pairwise_acc_easy", np.nan))
 
 
 def neighbours_from_training(bags, seqs: list[str], train_rows: np.ndarray,
@@ -143,12 +206,12 @@ def training_neighbour_stats(bags, seqs: list[str], train_rows: np.ndarray,
     train_rows = np.asarray(train_rows)
     ref_rows = train_rows if reference == "train" else np.arange(len(seqs))
     ref = [seqs[i] for i in ref_rows]
-    if measure == "identity":
+    if measure.startswith("identity"):
         # a table of up to ALL_AGAINST_ALL proteins: all against all once (cached), whatever
         # the split; larger ones against the reference only
         sim = (identity_matrix(seqs)[:, ref_rows] if len(seqs) <= ALL_AGAINST_ALL
                else identity_matrix(seqs, ref))
-        stats = identity_stats(seqs, ref, sim=sim)
+        stats = identity_stats(seqs, ref, sim=sim, lengths=measure == "identity_length")
     else:
         stats = neighbour_stats(bags, seqs, bags.subset(ref_rows), ref)
     mean, std = stats[train_rows].mean(0), stats[train_rows].std(0) + 1e-6
@@ -158,13 +221,15 @@ def training_neighbour_stats(bags, seqs: list[str], train_rows: np.ndarray,
 def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.DataFrame,
                    protocol, cfg: TextExperimentConfig = TextExperimentConfig(), *,
                    texts: list[str] | None = None, dense: np.ndarray | None = None,
-                   seed: int = 0, device=None,
+                   seed: int = 0, device=None, companion: Experiment | None = None,
                    on_progress: ProgressCallback | None = None) -> Experiment:
     """Train the baseline and each fine-tune on ``protocol.train``; evaluate on its test rows
     (thresholds fixed on its valid rows). ``text_features``: MiniLM (T, 384) of ``texts``.
     ``dense``: optional frozen protein features (N, F)
     for the tower's dense branch. ``table`` needs ``sequence`` and ``text_id``;
-    ``twins`` has row indices ``a``, ``b`` (see :func:`core.tasks.text_data.twin_index`)."""
+    ``twins`` has row indices ``a``, ``b`` (see :func:`core.tasks.text_data.twin_index`).
+    ``companion``: the ensemble's plain model trained already on this protocol and seed
+    (:func:`companion_config`); trained here when needed and not given."""
     import torch
 
     from core.models.dual_encoder import DualEncoder, DualEncoderConfig
@@ -177,6 +242,7 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
         triplets_from_twins,
     )
 
+    raw_text_features = text_features
     seqs = table["sequence"].astype(str).tolist()
     vocab = KmerVocabulary(cfg.k_min, cfg.k_max, cfg.min_df, cfg.n_buckets).fit(
         [seqs[i] for i in protocol.train])
@@ -239,4 +305,11 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
                                    seed=seed + 1, device=device, stage=loss,
                                    on_progress=on_progress)
         finish(loss, history, t0)
+    weight = ensemble_weight(cfg, protocol.name)
+    if weight > 0 and "mixed" in exp.results:
+        if companion is None:
+            companion = run_experiment(table, raw_text_features, twins, protocol,
+                                       companion_config(cfg), texts=texts, seed=seed,
+                                       device=device, on_progress=on_progress)
+        add_ensemble(exp, companion, weight, data.text_ids, twins, protocol, seed)
     return exp

@@ -75,8 +75,9 @@ class ProteinTower:
         bags = self.vocab.transform(sequences)
         dense = None
         if self.reference is not None:
-            stats = (identity_stats(sequences, self.reference)
-                     if self.stats_measure == "identity" else
+            stats = (identity_stats(sequences, self.reference,
+                                    lengths=self.stats_measure == "identity_length")
+                     if self.stats_measure.startswith("identity") else
                      neighbour_stats(bags, sequences, self.reference_bags, self.reference))
             dense = (stats - self.stats_mean) / self.stats_std
             dense = dense.astype(np.float32)
@@ -136,19 +137,22 @@ class TextSearcher:
 def load_model(store, run_id: str):
     """The final model of a ``text.fit`` run (eval mode, CPU) and its k-mer vocabulary."""
 
-    from core.models.dual_encoder import DualEncoder, DualEncoderConfig
+    from core.models.dual_encoder import DualEncoder, DualEncoderConfig, EnsembleEncoder
     from core.tasks.text_features import KmerVocabulary
 
     run = store.get(run_id)
     if run.method != "text":
         raise ValueError(f"run {run_id} is a {run.method} run, not a text retrieval run")
-    cfg = DualEncoderConfig(**{**run.summary["model_config"], "text_finetune": False})
-    model = DualEncoder(cfg)
-    state = store.load_weights(run_id)["model"]
-    state = {k: v.float() for k, v in state.items() if not k.startswith("text_tower.")}
+    ensemble = run.summary.get("ensemble")
+    configs = ensemble["members"] if ensemble else [run.summary["model_config"]]
     for option in ("text_finetune", "neighbour_texts"):
-        if run.summary["model_config"].get(option):
+        if any(c.get(option) for c in configs):
             raise ValueError(f"searching with a model trained with {option} is not supported")
+    members = [DualEncoder(DualEncoderConfig(**{**c, "text_finetune": False}))
+               for c in configs]
+    model = EnsembleEncoder(members, ensemble["coef"]) if ensemble else members[0]
+    state = store.load_weights(run_id)["model"]
+    state = {k: v.float() for k, v in state.items() if "text_tower." not in k}
     model.load_state_dict(state)
     arrays = store.load_arrays(run_id)
     voc = run.summary["vocab"]

@@ -17,8 +17,9 @@ st.title("Text search")
 st.caption("A protein–text dual encoder (seed 003): a trained k-mer protein tower and MiniLM "
            "text features meet in one space (CLIP InfoNCE, the baseline), then the model is "
            "fine-tuned on *twins* — near-identical sequences with different descriptions — "
-           "with the triplet margin loss, alone or mixed with InfoNCE. Search by text or by "
-           "sequence; see whether twins are told apart.")
+           "with the triplet margin loss, alone or mixed with InfoNCE (with the paper protocol "
+           "the kept model also adds the scores of a plain k-mer model fine-tuned the same "
+           "way). Search by text or by sequence; see whether twins are told apart.")
 
 choice = pick_data(by_kind("text"), key="text")
 table = choice.table
@@ -62,14 +63,20 @@ with st.form("text.w.form"):
         weight = e3.number_input("Triplet weight (mixed)", 0.0, 10.0, 1.0, 0.1,
                                  key="text.w.weight")
         accum = e4.number_input("Gradient accumulation", 1, 64, 1, key="text.w.accum")
-        text_ft = st.checkbox("Fine-tune the MiniLM text tower (slow on a CPU)",
+        f1, f2 = st.columns(2)
+        text_ft = f1.checkbox("Fine-tune the MiniLM text tower (slow on a CPU)",
                               key="text.w.text_ft")
+        ensemble = f2.selectbox(
+            "Plain k-mer companion weight", ["auto", 0.0, 0.25, 0.5, 0.75], key="text.w.ensemble",
+            help="With 'mixed', a second model (k-mer tower and MiniLM head only) is trained "
+                 "and the final model adds its scores with this weight; 0 keeps the mixed "
+                 "model alone; auto: 0.5 for the paper protocol, 0 for novel families.")
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 if submitted:
     config = {"train": {"epochs": int(base_epochs), "triplet_weight": float(weight),
                         "margin": float(margin), "grad_accum": int(accum)},
               "finetune_epochs": int(ft_epochs), "finetune": list(finetune),
-              "text_finetune": text_ft}
+              "text_finetune": text_ft, "ensemble_plain": None if ensemble == "auto" else float(ensemble)}
     twin_config = {"min_ratio": float(min_ratio), "max_ratio": float(max_ratio),
                    "max_text_cosine": float(max_cos)}
     keep = [c for c in ("id", "sequence", "text", "split") if c in table.columns]

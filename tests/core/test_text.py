@@ -120,6 +120,23 @@ def test_dual_encoder_shapes_determinism_and_checkpoint(tmp_path):
     assert np.allclose(embed_all(other, data)[0], P)
 
 
+def test_ensemble_encoder_scores_are_weighted_member_cosines():
+    from core.models.dual_encoder import DualEncoder, EnsembleEncoder
+    from core.tasks.text_train import embed_all
+
+    _, data, one = _train_setup(seed=0)
+    _, _, two = _train_setup(seed=1)
+    P1, Q1 = embed_all(one, data)
+    P2, Q2 = embed_all(two, data)
+    both = EnsembleEncoder([one, two], [3.0, 1.0])
+    P, Q = embed_all(both, data)
+    assert P.shape == (32, 32) and np.allclose(np.linalg.norm(Q, axis=1), 1, atol=1e-5)
+    assert np.allclose(P @ Q.T, 0.75 * P1 @ Q1.T + 0.25 * P2 @ Q2.T, atol=1e-5)
+    again = EnsembleEncoder([DualEncoder(one.cfg), DualEncoder(two.cfg)], [1.0, 1.0])
+    again.load_state_dict(both.state_dict())
+    assert np.allclose(embed_all(again, data)[0], P, atol=1e-6)
+
+
 @pytest.mark.parametrize("loss", ["infonce", "triplet", "mixed"])
 def test_training_lowers_each_loss(loss):
     from core.tasks.text_train import TextTrainConfig, fit_dual_encoder, triplets_from_twins
@@ -197,6 +214,9 @@ def test_identity_stats_count_close_relatives_and_skip_copies():
     assert 0.99 < stats[0, 6] < 1
     sim = identity_matrix([parent], ref, cache=False)
     assert np.allclose(identity_stats([parent], ref, sim=sim), stats)
+    longer = identity_stats([parent + "MKV"], ref, lengths=True)
+    assert longer.shape == (1, 11) and longer[0, 8] > 0 and longer[0, 9] == 0
+    assert np.isclose(longer[0, 10], np.log(303))
 
 
 def test_vector_index_ivf_agrees_with_exact():
@@ -305,5 +325,5 @@ def test_compare_variants_scores_inner_designs_only():
                             "identity": cfg | {"text_lexical": False}},
                            seeds=1, repeats=1)
     assert set(out["variant"]) == {"plain", "identity"}
-    assert set(out["model"]) == {"baseline_infonce", "mixed"}
+    assert set(out["model"]) == {"baseline_infonce", "mixed", "mixed_ensemble"}
     assert out["pairwise_acc_easy"].between(0, 1).all()

@@ -30,7 +30,9 @@ def test_page_shows_results_and_searches_text(app, workspace):
     shared_data_or_skip("protein_text")  # the page opens on the built-in set
     run_id = tiny_run(workspace)
     run = RunStore(workspace).get(run_id)
-    assert {"baseline_infonce", "triplet", "mixed"} == set(run.summary["models"])
+    assert {"baseline_infonce", "triplet", "mixed", "mixed_ensemble"} == set(
+        run.summary["models"])
+    assert run.summary["final_model"] == "mixed_ensemble" and run.summary["ensemble"]
     assert 0 <= run.metrics["pairwise_acc_easy"] <= 1
     at = open_page(app, "text.py")
     assert not at.exception, at.exception

@@ -29,9 +29,12 @@ log = logging.getLogger(__name__)
 
 def model_name(config: PropertyConfig) -> str:
     """The bench name of the model a config trains (see :mod:`core.tasks.property_eval`)."""
-    if config.committee and (config.committee_kernel, config.label_scale, config.merge_columns,
-                             config.label_trend) == ("auto", "auto", "auto", "auto"):
+    choices = (config.committee_kernel, config.label_scale, config.merge_columns,
+               config.label_trend)
+    if config.committee and choices == ("linear+matern", "auto", "auto", "none"):
         return "triplet_cnn_gp_auto"
+    if config.committee and choices == ("auto", "auto", "auto", "auto"):
+        return "triplet_cnn_gp_auto_wide"
     suffix = {"log": "_log", "auto": "_autoscale"}.get(config.label_scale, "") + \
         {"distance": "_trend", "auto": "_autotrend"}.get(config.label_trend, "")
     if config.committee:

@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scale the GPs fit the labels on; auto: none or log, whichever "
                              "inner CV on the training rows prefers (weighted towards rows "
                              "with as many mutations as the rows to predict, given column m). "
-                             "With --committee auto --merge-columns auto --trend auto: "
+                             "With --committee linear+matern --merge-columns auto: "
                              "triplet_cnn_gp_auto")
     parser.add_argument("--merge-columns", default=None, choices=MERGES,
                         help="the committee's one-hot GP reads columns identical across the "

@@ -67,9 +67,9 @@ with st.form("property.w.form"):
                                     "log (positive values only), whichever cross-validation "
                                     "inside the training rows prefers, weighted towards "
                                     "training variants with as many mutations (column m) as "
-                                    "the ones to predict. With Committee, Merge columns and "
-                                    "Trend on auto this is ProtLens's best model, "
-                                    "triplet_cnn_gp_auto.")
+                                    "the ones to predict. With the linear + Matérn committee "
+                                    "and Merge columns on auto this is ProtLens's best "
+                                    "model, triplet_cnn_gp_auto.")
     merge = c2.selectbox("Merge columns", MERGES, key="property.w.merge_columns",
                          help="The committee's one-hot GP reads positions that always change "
                               "together in the training rows (a chimera block) as one. auto: "

@@ -51,7 +51,9 @@ def test_choose_scale_prefers_log_for_multiplicative_effects():
 def test_auto_scale_model_is_named_fitted_and_round_trips(synthetic):
     cfg = replace(TINY, committee=True, committee_kernel="auto", label_scale="auto",
                   merge_columns="auto", label_trend="auto")
-    assert model_name(cfg) == "triplet_cnn_gp_auto"
+    assert model_name(cfg) == "triplet_cnn_gp_auto_wide"
+    assert model_name(replace(cfg, committee_kernel="linear+matern", label_trend="none")) == \
+        "triplet_cnn_gp_auto"
     assert model_name(replace(TINY, label_scale="log")) == "triplet_cnn_gp_log"
     assert model_name(replace(cfg, label_trend="none")) == \
         "triplet_cnn_gp_committee_autokernel_autoscale"
@@ -82,11 +84,13 @@ def test_eval_auto_model_reports_its_scale(synthetic):
     table["m"] = np.arange(len(table)) % 4
     data = PropertyData.from_table(table, "score")
     assert data.m is not None
-    out = fit_predict(data, np.arange(24), np.arange(24, 30), ["triplet_cnn_gp_auto"],
+    out = fit_predict(data, np.arange(24), np.arange(24, 30),
+                      ["triplet_cnn_gp_auto", "triplet_cnn_gp_auto_wide"],
                       config=replace(TINY, gp_restarts=0), n_ensemble=1)
     pred = out["triplet_cnn_gp_auto"]
     assert pred.scale in ("none", "log") and pred.mean.shape == pred.std.shape == (6,)
-    assert pred.kernel in ("linear+matern", "matern")
+    assert pred.kernel == "linear+matern" and not pred.trend
+    assert out["triplet_cnn_gp_auto_wide"].kernel in ("linear+matern", "matern")
 
 
 def test_parent_distance_and_a_trend_that_extrapolates():

@@ -25,10 +25,9 @@ def test_train_on_absorption_shows_table_and_prediction_plot(app, workspace):
     at = open_page(app, "property.py")
     at.number_input(key="property.w.epochs").set_value(2)
     at.checkbox(key="property.w.baselines").uncheck()  # keep the test short
-    at.selectbox(key="property.w.committee").set_value("auto")
+    at.selectbox(key="property.w.committee").set_value("linear+matern")
     at.selectbox(key="property.w.label_scale").set_value("auto")
     at.selectbox(key="property.w.merge_columns").set_value("auto")
-    at.selectbox(key="property.w.trend").set_value("auto")
     at.button(key="FormSubmitter:property.w.form-Train").click().run()
     assert not at.exception
     store = RunStore(workspace)
@@ -48,4 +47,4 @@ def test_train_on_absorption_shows_table_and_prediction_plot(app, workspace):
     charts = [c for c in at.get("plotly_chart")]
     assert any("Predicted vs. measured" in c.proto.spec for c in charts)
     assert run.summary["label_scale"] in ("none", "log")
-    assert run.summary["committee_kernel"] in ("linear+matern", "matern")
+    assert run.summary["committee_kernel"] == "linear+matern" and run.summary["trend"] is None

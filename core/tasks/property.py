@@ -29,14 +29,18 @@ log = logging.getLogger(__name__)
 
 def model_name(config: PropertyConfig) -> str:
     """The bench name of the model a config trains (see :mod:`core.tasks.property_eval`)."""
-    if config.committee and config.committee_kernel != "matern" and \
-            config.label_scale == "auto" and config.merge_columns == "auto":
+    choices = (config.committee_kernel, config.label_scale, config.merge_columns,
+               config.label_trend)
+    if config.committee and choices == ("linear+matern", "auto", "auto", "none"):
         return "triplet_cnn_gp_auto"
-    scale = "_log" if config.label_scale == "log" else ""
+    if config.committee and choices == ("auto", "auto", "auto", "auto"):
+        return "triplet_cnn_gp_auto_wide"
+    suffix = {"log": "_log", "auto": "_autoscale"}.get(config.label_scale, "") + \
+        {"distance": "_trend", "auto": "_autotrend"}.get(config.label_trend, "")
     if config.committee:
-        return "triplet_cnn_gp_committee" + ("_lin" if config.committee_kernel != "matern"
-                                             else "") + scale
-    return ("triplet_cnn_gp_ens" if config.n_models > 1 else "triplet_cnn_gp") + scale
+        kernel = {"linear+matern": "_lin", "auto": "_autokernel"}.get(config.committee_kernel, "")
+        return "triplet_cnn_gp_committee" + kernel + suffix
+    return ("triplet_cnn_gp_ens" if config.n_models > 1 else "triplet_cnn_gp") + suffix
 
 
 def prepare_table(table: pd.DataFrame | list | dict, label: str | None) -> tuple[pd.DataFrame,
@@ -162,6 +166,8 @@ def fit_job(payload: dict[str, Any], ctx) -> Any:
         "label": label, "dataset": payload.get("dataset"), "n_train": int(train.sum()),
         "n_test": int(df["_test"].sum()), "n_unlabelled": n_unlabelled, "n_rows": len(df),
         "model_name": ours, "label_scale": model.scale_, "merged_columns": model.merged_,
+        "committee_kernel": model.kernel_,
+        "trend": None if model.trend_ is None else [float(c) for c in model.trend_],
         "input": cnn_col, "profile_input": profile_col,
         "config": config_dict(cfg),
         "model": meta, "gp_kernels": [gp.kernel_summary() for gp in model.readouts_],

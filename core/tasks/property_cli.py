@@ -16,7 +16,7 @@ import argparse
 import sys
 from dataclasses import replace
 
-from core.tasks.label_scale import MERGES, SCALES
+from core.tasks.label_scale import MERGES, SCALES, TRENDS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,9 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--readout", default=None,
                         choices=["embedding", "pooled", "embedding+blosum", "embedding+onehot"])
     parser.add_argument("--n-models", type=int, default=None, help="seed-ensemble size")
-    parser.add_argument("--committee", default=None, choices=["none", "matern", "linear+matern"],
+    parser.add_argument("--committee", default=None,
+                        choices=["none", "matern", "linear+matern", "auto"],
                         help="mix the seed ensemble with GPs on one-hot and BLOSUM62 rows "
-                             "(Matérn, or linear + Matérn kernel: triplet_cnn_gp_committee_lin)")
+                             "(Matérn, or linear + Matérn kernel: triplet_cnn_gp_committee_lin; "
+                             "auto: the kernel inner CV on the training rows prefers)")
     parser.add_argument("--label-scale", default=None, choices=SCALES,
                         help="scale the GPs fit the labels on; auto: none or log, whichever "
                              "inner CV on the training rows prefers (weighted towards rows "
@@ -46,6 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--merge-columns", default=None, choices=MERGES,
                         help="the committee's one-hot GP reads columns identical across the "
                              "training rows (chimera blocks) as one; auto: by the same inner CV")
+    parser.add_argument("--trend", default=None, choices=TRENDS,
+                        help="the GPs' prior mean: the training mean (none) or a line in the "
+                             "distance to the parent (rows with m == 0); auto: by the same "
+                             "inner CV")
     parser.add_argument("--margin", type=float, default=None)
     parser.add_argument("--margin-mode", default=None, choices=["fixed", "scaled"])
     parser.add_argument("--mining", default=None, choices=["all", "semihard", "hard"])
@@ -63,7 +69,8 @@ def config_from_args(args: argparse.Namespace):
     top = {k: v for k, v in (("readout", args.readout), ("n_models", args.n_models),
                              ("input", args.input),
                              ("label_scale", getattr(args, "label_scale", None)),
-                             ("merge_columns", getattr(args, "merge_columns", None)))
+                             ("merge_columns", getattr(args, "merge_columns", None)),
+                             ("label_trend", getattr(args, "trend", None)))
            if v is not None}
     train = {k: v for k, v in (("epochs", args.epochs), ("margin", args.margin),
                                ("margin_mode", args.margin_mode), ("mining", args.mining))

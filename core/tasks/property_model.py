@@ -17,7 +17,19 @@ import numpy as np
 from core.config import check_choice
 from core.models.triplet_cnn import TripletCNNConfig
 from core.progress import ProgressEvent, report
-from core.tasks.label_scale import MERGES, SCALES, backward, choose_readout, forward
+from core.tasks.label_scale import (
+    KERNELS,
+    MERGES,
+    SCALES,
+    TRENDS,
+    backward,
+    choose_readout,
+    fit_trend,
+    forward,
+    parent_distance,
+    parent_rows,
+    trend_at,
+)
 from core.tasks.property_train import TrainConfig
 from core.tasks.readouts import GPReadout
 
@@ -26,7 +38,7 @@ log = logging.getLogger(__name__)
 READOUTS = ("embedding", "pooled", "embedding+onehot", "embedding+blosum", "pooled+onehot",
             "embedding+onehot+blosum")
 INPUTS = ("auto", "sequence", "aligned")
-COMMITTEE_KERNELS = ("matern", "linear+matern")
+COMMITTEE_KERNELS = ("matern", "linear+matern", "auto")
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,8 @@ class PropertyConfig:
     committee_kernel : the committee GPs' kernel: ``matern`` (Matérn 5/2 + white noise, as the
         baselines) or ``linear+matern`` (plus a linear term: additive per-residue effects,
         with the Matérn term for the rest; on the columns that vary among the training rows;
-        chosen by inner CV on the training rows).
+        chosen by inner CV on the training rows) or ``auto`` (the one of the two with the
+        lower inner CV MAE, chosen jointly with an ``auto`` label scale, merging and trend).
     label_scale : the scale every GP read-out fits the labels on: ``none``, ``log`` (positive
         labels; multiplicative effects become additive) or ``auto`` (the one of the two with
         the lower inner-CV MAE on the training rows, importance-weighted by the number of
@@ -59,6 +72,10 @@ class PropertyConfig:
     merge_columns : whether the committee's one-hot GP reads columns identical across the
         training rows (a chimera block) as one: ``no``, ``yes`` or ``auto`` (chosen by the same
         inner CV, jointly with an ``auto`` label scale).
+    label_trend : the GPs' prior mean: the training mean (``none``), a least-squares line in
+        the distance to the nearest parent (``distance``: the training rows with ``m == 0``;
+        a GP reverts rows unlike the training rows to its mean, a trend extrapolates along
+        the number of mutations), or ``auto`` (chosen by the same inner CV). Needs ``m``.
     input : what the CNN reads: the gap-free ``sequence``, the ``aligned`` rows, or ``auto``
         (gap-free; see :func:`choose_input`).
     gp_restarts : extra random starts of the GP optimiser.
@@ -75,6 +92,7 @@ class PropertyConfig:
     gp_holdout: bool = False
     label_scale: str = "none"
     merge_columns: str = "no"
+    label_trend: str = "none"
     input: str = "auto"
     gp_restarts: int = 3
     baselines: bool = False
@@ -90,6 +108,7 @@ class PropertyConfig:
         check_choice("committee_kernel", self.committee_kernel, COMMITTEE_KERNELS)
         check_choice("label_scale", self.label_scale, SCALES)
         check_choice("merge_columns", self.merge_columns, MERGES)
+        check_choice("label_trend", self.label_trend, TRENDS)
         if self.n_models < 1 or self.gp_restarts < 0:
             raise ValueError("n_models >= 1 and gp_restarts >= 0 please")
 
@@ -158,6 +177,9 @@ class PropertyModel:
     committee_ : dict kind -> GPReadout on one-hot / BLOSUM rows (empty without committee)
     scale_ : str, the label scale the GPs were fitted on (``none`` or ``log``)
     merged_ : bool, whether the committee's one-hot GP merges identical training columns
+    kernel_ : str, the committee GPs' kernel (``linear+matern`` or ``matern``)
+    trend_ : (2,) array or None, intercept and slope of the GPs' trend in the parent distance
+    parents_ : list of str or None, the parents' profile rows (the trend's reference)
     scale_scores_ : dict candidate -> inner-CV MAE behind an ``auto`` choice (else empty)
     """
 
@@ -200,6 +222,10 @@ class PropertyModel:
         profile = self._profile(profile_rows)
         self._choose_scale(profile_rows, y, m, target_m)
         y_gp = forward(y, self.scale_)
+        self.trend_ = None
+        distance = self._trend_offset(profile_rows)  # parent distance (zeros without a trend)
+        self.trend_ = fit_trend(distance, y_gp) if self.parents_ is not None else None
+        y_gp = y_gp - trend_at(self.trend_, distance)
         self.encoders_, self.readouts_, self.histories_, self.train_features_ = [], [], [], []
         for i in range(cfg.n_models):
             stage = "train" if i == 0 else f"train_{i + 1}"
@@ -223,7 +249,7 @@ class PropertyModel:
         if cfg.committee:
             for kind in ("onehot", "blosum"):
                 block = profile_features(profile_rows, kind, self.width_)
-                lin = cfg.committee_kernel == "linear+matern"
+                lin = self.kernel_ == "linear+matern"
                 self.committee_[kind] = GPReadout(
                     n_restarts=cfg.gp_restarts, random_state=cfg.seed, linear=lin,
                     varying_only=lin, grouped=lin and kind == "onehot" and self.merged_
@@ -234,16 +260,34 @@ class PropertyModel:
     def _choose_scale(self, rows: Sequence[str], y: np.ndarray, m, target_m) -> None:
         cfg = self.config or PropertyConfig()
         scales = ("none", "log") if cfg.label_scale == "auto" else (cfg.label_scale,)
+        kernels = KERNELS if cfg.committee_kernel == "auto" else (cfg.committee_kernel,)
+        kernels = kernels if cfg.committee else ("linear+matern",)
         merged = (False, True) if cfg.merge_columns == "auto" else (cfg.merge_columns == "yes",)
-        merged = merged if cfg.committee and cfg.committee_kernel != "matern" else (False,)
-        onehot = profile_features(rows, "onehot", self.width_) if len(scales) * len(merged) > 1 \
-            else None
-        (self.scale_, self.merged_), self.scale_scores_ = choose_readout(
-            onehot, y, scales=scales, grouped=merged, m_train=m, m_target=target_m,
-            seed=cfg.seed)
+        merged = merged if cfg.committee and kernels != ("matern",) else (False,)
+        trends = (False, True) if cfg.label_trend == "auto" else (cfg.label_trend == "distance",)
+        onehot = profile_features(rows, "onehot", self.width_)
+        parents = parent_rows(onehot, m) if any(trends) else None
+        if any(trends) and parents is None:
+            log.info("no parent (m == 0) among the training rows: no trend")
+        choice, self.scale_scores_ = choose_readout(
+            onehot, y, scales=scales, grouped=merged, kernels=kernels, trends=trends,
+            parents=parents, m_train=m, m_target=target_m, seed=cfg.seed)
+        self.scale_, self.merged_, self.kernel_ = choice.scale, choice.grouped, choice.kernel
+        self.parents_ = None
+        if choice.trend and parents is not None:
+            self.parents_ = [r for r, is_parent in zip(rows, np.asarray(m) == 0, strict=True)
+                             if is_parent]
         if self.scale_scores_:
-            log.info("label scale %s, merged columns %s (inner-CV MAE %s)", self.scale_,
-                     self.merged_, self.scale_scores_)
+            log.info("read-out %s (inner-CV MAE %s)", choice.name, self.scale_scores_)
+
+    def _trend_offset(self, rows: Sequence[str]) -> np.ndarray:
+        """(N,) the trend of the GPs at ``rows`` (zeros without one); before :attr:`trend_`
+        is fitted, the parent distance itself."""
+        if getattr(self, "parents_", None) is None:
+            return np.zeros(len(rows))
+        z = parent_distance(profile_features(rows, "onehot", self.width_),
+                            profile_features(self.parents_, "onehot", self.width_))
+        return z if getattr(self, "trend_", None) is None else trend_at(self.trend_, z)
 
     def _profile(self, rows: Sequence[str] | None) -> list[np.ndarray]:
         """The one-hot / BLOSUM blocks the read-out asks for (empty list for none)."""
@@ -288,17 +332,22 @@ class PropertyModel:
         already computed them (e.g. :func:`core.mutagenesis.mutant_pooled`).
         """
         feats = self.features(sequences) if features is None else features
-        profile = self._profile(list(aligned if aligned is not None else sequences))
+        rows = list(aligned if aligned is not None else sequences)
+        profile = self._profile(rows)
+        offset = self._trend_offset(rows)
+
+        def back(mean_std):
+            return backward(mean_std[0] + offset, mean_std[1], self.scale_)
+
         means, stds = [], []
         for (pooled, emb), gp in zip(feats, self.readouts_, strict=True):
-            m, s = backward(*gp.predict([self._cnn(pooled, emb), *profile]), self.scale_)
+            m, s = back(gp.predict([self._cnn(pooled, emb), *profile]))
             means.append(m)
             stds.append(s)
         mean, std = mixture(means, stds)
         if getattr(self, "committee_", None):
-            rows = list(aligned if aligned is not None else sequences)
             parts = [(mean, std)] + [
-                backward(*gp.predict(profile_features(rows, kind, self.width_)), self.scale_)
+                back(gp.predict(profile_features(rows, kind, self.width_)))
                 for kind, gp in self.committee_.items()]
             mean, std = mixture([p[0] for p in parts], [p[1] for p in parts])
         return mean, std
@@ -312,7 +361,9 @@ class PropertyModel:
         meta = {"width": self.width_, "gp": [gp.state() for gp in self.readouts_],
                 "committee": {k: gp.state() for k, gp in self.committee_.items()},
                 "label_scale": self.scale_, "merged_columns": self.merged_,
-                "label_scale_scores": self.scale_scores_}
+                "committee_kernel": self.kernel_, "label_scale_scores": self.scale_scores_,
+                "trend": None if self.trend_ is None else [float(c) for c in self.trend_],
+                "parents": self.parents_}
         arrays = {f"gp_features_{i}": f for i, f in enumerate(self.train_features_)}
         arrays["gp_y"] = self.train_y_
         return weights, meta, arrays
@@ -337,7 +388,14 @@ class PropertyModel:
         self.scale_ = meta.get("label_scale", "none")
         self.scale_scores_ = dict(meta.get("label_scale_scores") or {})
         self.merged_ = bool(meta.get("merged_columns", False))
+        self.kernel_ = meta.get("committee_kernel", config.committee_kernel)
+        self.parents_ = meta.get("parents")
+        self.trend_ = None if meta.get("trend") is None else np.asarray(meta["trend"], float)
         y_gp = forward(y, self.scale_)
+        if self.trend_ is not None:
+            if profile_rows is None:
+                raise ValueError("a model with a trend needs the training rows of its profiles")
+            y_gp = y_gp - self._trend_offset(profile_rows)
         profile = self._profile(profile_rows)
         for i, state in enumerate(meta["gp"]):
             enc = TripletCNNEncoder(config.encoder)

@@ -39,6 +39,12 @@ def _scores(run) -> None:
     st.caption(f"{c.get('n_train')} training, {c.get('n_test')} test, {c.get('n_unlabelled')} "
                f"unlabelled rows · CNN read the {c.get('input')} · stopped after "
                f"{c.get('epochs_run')} epochs (best {c.get('best_epoch')}).")
+    if c.get("committee_kernel"):
+        trend = c.get("trend")
+        st.caption(f"GP read-out: label scale {c.get('label_scale')} · committee kernel "
+                   f"{c.get('committee_kernel')} · merged columns {c.get('merged_columns')} · "
+                   "mean: " + ("training mean" if not trend else
+                               f"{trend[0]:.3g} + {trend[1]:.3g} × distance to the parent"))
     if run.history:
         st.plotly_chart(plots.loss_curve(run.history, title="Triplet training"),
                         key="property.history")

@@ -12,9 +12,10 @@ from pages._shared.method import pick_data, pick_run
 from pages._shared.property_views import show_results
 
 RUN_KEY = "property.run_id"
-COMMITTEES = ["none", "linear+matern", "matern"]
+COMMITTEES = ["none", "linear+matern", "matern", "auto"]
 LABEL_SCALES = ["none", "auto", "log"]
 MERGES = ["no", "auto", "yes"]
+TRENDS = ["none", "auto", "distance"]
 
 st.title("Property models")
 st.caption("A triplet-trained CNN embeds each variant; a Gaussian process reads the property "
@@ -58,7 +59,9 @@ with st.form("property.w.form"):
     committee = c4.selectbox("Committee", COMMITTEES, key="property.w.committee",
                              help="Mix the CNN ensemble's prediction with GPs on one-hot and "
                                   "BLOSUM62 rows: Matérn kernels, or linear + Matérn "
-                                  "(additive per-residue effects plus the rest).")
+                                  "(additive per-residue effects plus the rest); auto: "
+                                  "whichever cross-validation inside the training rows "
+                                  "prefers.")
     label_scale = c3.selectbox("Label scale", LABEL_SCALES, key="property.w.label_scale",
                                help="The scale the GPs fit the property on. auto: plain or "
                                     "log (positive values only), whichever cross-validation "
@@ -71,11 +74,16 @@ with st.form("property.w.form"):
                          help="The committee's one-hot GP reads positions that always change "
                               "together in the training rows (a chimera block) as one. auto: "
                               "by the same cross-validation as the label scale.")
+    trend = c1.selectbox("Trend", TRENDS, key="property.w.trend",
+                         help="The GPs' prior mean: the training mean (none), or a line in "
+                              "the distance to the parent (the rows with m = 0), which "
+                              "extrapolates to variants with more or fewer mutations than "
+                              "the training ones. auto: by the same cross-validation.")
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 if submitted:
     config = {"train": {"epochs": int(epochs)}, "n_models": int(n_models), "readout": readout,
               "baselines": bool(baselines), "label_scale": label_scale,
-              "merge_columns": merge,
+              "merge_columns": merge, "label_trend": trend,
               "seed": int(st.session_state[state.SEED])}
     if committee != "none":
         config.update(committee=True, committee_kernel=committee)

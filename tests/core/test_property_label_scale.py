@@ -49,10 +49,14 @@ def test_choose_scale_prefers_log_for_multiplicative_effects():
 
 
 def test_auto_scale_model_is_named_fitted_and_round_trips(synthetic):
-    cfg = replace(TINY, committee=True, committee_kernel="linear+matern", label_scale="auto",
-                  merge_columns="auto")
-    assert model_name(cfg) == "triplet_cnn_gp_auto"
+    cfg = replace(TINY, committee=True, committee_kernel="auto", label_scale="auto",
+                  merge_columns="auto", label_trend="auto")
+    assert model_name(cfg) == "triplet_cnn_gp_auto_wide"
+    assert model_name(replace(cfg, committee_kernel="linear+matern", label_trend="none")) == \
+        "triplet_cnn_gp_auto"
     assert model_name(replace(TINY, label_scale="log")) == "triplet_cnn_gp_log"
+    assert model_name(replace(cfg, label_trend="none")) == \
+        "triplet_cnn_gp_committee_autokernel_autoscale"
     with pytest.raises(ValueError):
         replace(TINY, label_scale="sqrt")
     seqs = synthetic["sequence"].tolist()
@@ -60,12 +64,15 @@ def test_auto_scale_model_is_named_fitted_and_round_trips(synthetic):
     model = PropertyModel(cfg).fit(seqs[:24], y[:24], m=np.arange(24) % 3,
                                    target_m=np.full(6, 2.0))
     assert model.scale_ in ("none", "log") and set(model.scale_scores_) == {
-        "none", "log", "none+grouped", "log+grouped"}
+        s + g + t for s in ("none", "log") for g in ("", "+grouped", "+matern")
+        for t in ("", "+trend")}
     assert model.committee_["onehot"].grouped == model.merged_
+    assert model.committee_["onehot"].linear == (model.kernel_ == "linear+matern")
     mean, std = model.predict(seqs[24:])
     assert (std > 0).all() and np.isfinite(mean).all()
     again = PropertyModel.from_state(cfg, *model.to_state(), profile_rows=seqs[:24])
-    assert (again.scale_, again.merged_) == (model.scale_, model.merged_)
+    assert (again.scale_, again.merged_, again.kernel_) == (model.scale_, model.merged_,
+                                                            model.kernel_)
     assert np.allclose(mean, again.predict(seqs[24:])[0], atol=1e-6)
 
 
@@ -77,10 +84,40 @@ def test_eval_auto_model_reports_its_scale(synthetic):
     table["m"] = np.arange(len(table)) % 4
     data = PropertyData.from_table(table, "score")
     assert data.m is not None
-    out = fit_predict(data, np.arange(24), np.arange(24, 30), ["triplet_cnn_gp_auto"],
+    out = fit_predict(data, np.arange(24), np.arange(24, 30),
+                      ["triplet_cnn_gp_auto", "triplet_cnn_gp_auto_wide"],
                       config=replace(TINY, gp_restarts=0), n_ensemble=1)
     pred = out["triplet_cnn_gp_auto"]
     assert pred.scale in ("none", "log") and pred.mean.shape == pred.std.shape == (6,)
+    assert pred.kernel == "linear+matern" and not pred.trend
+    assert out["triplet_cnn_gp_auto_wide"].kernel in ("linear+matern", "matern")
+
+
+def test_parent_distance_and_a_trend_that_extrapolates():
+    from core.tasks.label_scale import choose_readout, parent_distance, parent_rows
+
+    rng = np.random.default_rng(1)
+    hits = rng.random((60, 20)) < rng.uniform(0.05, 0.6, (60, 1))
+    hits[0] = False  # the parent
+    X = np.stack([1 - hits, hits], axis=2).reshape(60, -1).astype(float)  # one-hot, 2 letters
+    m = hits.sum(1).astype(float)
+    assert np.allclose(parent_distance(X, parent_rows(X, m)), m)
+    y = 2.0 * m + rng.normal(0, 0.3, 60)  # every mutation adds the same: a trend in m
+    choice, scores = choose_readout(X, y, trends=(False, True), parents=parent_rows(X, m),
+                                    scales=("none",), m_train=m, m_target=np.full(5, 12.0))
+    assert choice.trend and scores["none+trend"] < scores["none"]
+
+
+def test_trend_model_round_trips(synthetic):
+    seqs = synthetic["sequence"].tolist()
+    y = synthetic["score"].to_numpy()
+    m = np.array([0] + [sum(a != b for a, b in zip(s, seqs[0], strict=False)) for s in seqs[1:]])
+    cfg = replace(TINY, label_trend="distance")
+    model = PropertyModel(cfg).fit(seqs[:24], y[:24], m=m[:24])
+    assert model.trend_ is not None and model.parents_ == [seqs[0]]
+    mean = model.predict(seqs[24:])[0]
+    again = PropertyModel.from_state(cfg, *model.to_state(), profile_rows=seqs[:24])
+    assert np.allclose(mean, again.predict(seqs[24:])[0], atol=1e-6)
 
 
 def test_grouped_gp_reads_identical_columns_once():

@@ -47,3 +47,4 @@ def test_train_on_absorption_shows_table_and_prediction_plot(app, workspace):
     charts = [c for c in at.get("plotly_chart")]
     assert any("Predicted vs. measured" in c.proto.spec for c in charts)
     assert run.summary["label_scale"] in ("none", "log")
+    assert run.summary["committee_kernel"] == "linear+matern" and run.summary["trend"] is None

@@ -67,6 +67,7 @@ def fit_job(payload: dict, ctx) -> Any:
     twins, twin_info = _twins_for(table, payload, ctx)
     exp = run_experiment(table, text_features, twins, protocol, cfg, texts=texts, seed=ctx.seed,
                          device=ctx.device, on_progress=ctx.on_progress)
+    cfg = exp.config  # as run: the protein input decided for the protocol
     final = list(exp.results.values())[-1]
     base = exp.results[BASELINE]
     metrics = dict(final.metrics)
@@ -79,7 +80,8 @@ def fit_job(payload: dict, ctx) -> Any:
               "base_protein_emb": base.protein_emb, "base_text_emb": base.text_emb,
               "text_ids": table["text_id"].to_numpy(np.int64),
               "split": protocol.split_of(len(table)).astype(str),
-              "kmers": np.asarray(exp.vocab.kmers_, dtype=str), "idf": exp.vocab.idf_}
+              "kmers": np.asarray(exp.vocab.kmers_, dtype=str), "idf": exp.vocab.idf_,
+              "protein_features": np.asarray(cfg.protein_features)}
     if exp.lexicon is not None:
         arrays |= {"lex_terms": exp.lexicon.terms_, "lex_idf": exp.lexicon.idf_}
     if exp.stats_scale is not None:
@@ -101,7 +103,8 @@ def fit_job(payload: dict, ctx) -> Any:
     summary = {"key_metric": {"name": "pairwise_acc_hard",
                               "value": metrics.get("pairwise_acc_hard", float("nan"))},
                "final_model": final.name, "models": list(exp.results),
-               "protocol": protocol.name, "n": len(table), "n_texts": len(texts),
+               "protocol": protocol.name, "protein_features": cfg.protein_features,
+               "n": len(table), "n_texts": len(texts),
                "n_train": len(protocol.train), "n_test": len(protocol.test),
                "n_triplets": exp.n_triplets, "twins": twin_info,
                "model_config": exp.model_cfg.to_dict(), "vocab": exp.vocab.describe(),
@@ -139,6 +142,7 @@ def summary_table(exp) -> pd.DataFrame:
 
 def add_arguments(parser) -> None:
     """Options of ``python -m core train text``."""
+    from core.tasks.text_pipeline import PROTEIN_FEATURES
     from core.tasks.text_pipeline import TextExperimentConfig as C
 
     parser.add_argument("--input", default=None,
@@ -160,6 +164,11 @@ def add_arguments(parser) -> None:
                         help="weight of the plain k-mer companion in the final model "
                              "(0: the mixed model alone; default: 0.5 for the paper "
                              "protocol, 0 for novel families)")
+    parser.add_argument("--protein-features", default=C.protein_features,
+                        choices=list(PROTEIN_FEATURES),
+                        help="protein tower input: kmer (trained k-mer bag), near (frozen "
+                             "NEAR embeddings), kmer+near; auto: kmer for the paper protocol, "
+                             "near for novel families (chosen on validation data)")
     parser.add_argument("--text-finetune", action="store_true",
                         help="train the MiniLM transformer too (slow on a CPU)")
     parser.add_argument("--seed", type=int, default=0)
@@ -193,7 +202,8 @@ def cli_train(args) -> int:
                         "margin": args.margin, "grad_accum": args.grad_accum},
               "finetune_epochs": args.finetune_epochs,
               "finetune": [s for s in args.finetune.split(",") if s],
-              "text_finetune": args.text_finetune, "ensemble_plain": args.ensemble_plain}
+              "text_finetune": args.text_finetune, "ensemble_plain": args.ensemble_plain,
+              "protein_features": args.protein_features}
     twin_config = {"min_ratio": args.min_ratio, "max_ratio": args.max_ratio,
                    "max_text_cosine": args.max_text_cosine}
     keep = [c for c in ("id", "sequence", "text", "split") if c in table.columns]

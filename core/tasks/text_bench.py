@@ -13,7 +13,10 @@ Rows (DESIGN.md "Benchmarks"), dataset ``protein_text``:
   orientation setting, with trained heads only), ``plain_mixed`` (role baseline: the plain
   model fine-tuned with the mixed loss) and ``mixed_ensemble`` (role ours: ``mixed`` and
   ``plain_mixed`` with weights 0.5 / 0.5 on standardised scores, the final model of the paper
-  protocol; see :mod:`core.tasks.text_ensemble`): pairwise accuracy hard / strict / easy,
+  protocol; see :mod:`core.tasks.text_ensemble`), and ``near_infonce`` (role baseline),
+  ``near_triplet`` and ``near_mixed`` (role ours: frozen mean-pooled NEAR features through
+  the tower's dense branch, MiniLM head; ``near_mixed`` is the final model of the
+  novel-families protocol, ``protein_features`` auto): pairwise accuracy hard / strict / easy,
   P / R / F1 / tau (sweep) and F1 at the validation threshold, recall@1/10 and MRR both
   directions. ``value`` is the mean over seeds, ``se`` the standard error over seeds,
   ``case_se`` the mean within-seed (binomial) standard error; ``seconds`` the training time.
@@ -40,7 +43,8 @@ METRICS = ("pairwise_acc_hard", "pairwise_acc_strict", "pairwise_acc_easy", "pre
            "p2t_recall_at_10", "p2t_mrr", "n_hard", "n_strict", "n_easy")
 ROLES = {"baseline_infonce": "baseline", "lexical_infonce": "baseline",
          "kmer_svd_infonce": "baseline", "plain_mixed": "baseline", "mixed_ensemble": "ours",
-         "kmer_svd_mixed": "baseline", "triplet": "ours", "mixed": "ours"}
+         "kmer_svd_mixed": "baseline", "triplet": "ours", "mixed": "ours",
+         "near_infonce": "baseline", "near_triplet": "ours", "near_mixed": "ours"}
 
 
 def _row(model: str, split: str, metric: str, values: list[float], **extra) -> dict:
@@ -107,11 +111,13 @@ def run(*, quick: bool = False, seeds: int | None = None) -> list[dict]:
     # (prefix, config, dense features, name of the InfoNCE stage)
     # the ensemble is measured under both protocols (its default weight is 0 for novel
     # families: there the final model is ``mixed``)
-    cfg = replace(cfg, ensemble_plain=0.5)
+    cfg = replace(cfg, ensemble_plain=0.5, protein_features="kmer")
     plain = companion_config(cfg)  # also the ensemble's companion (given to the lexical run)
     variants = (("plain_", plain, None, "baseline_infonce"),
                 ("", cfg, None, "lexical_infonce"),
-                ("kmer_svd_", replace(plain, kmer_bag=False), svd, "kmer_svd_infonce"))
+                ("kmer_svd_", replace(plain, kmer_bag=False), svd, "kmer_svd_infonce"),
+                ("near_", replace(cfg, protein_features="near", ensemble_plain=None), None,
+                 "near_infonce"))
     for name in protocols:
         scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         for seed in range(n_seeds):

@@ -25,7 +25,7 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-_LEX = {"finetune": ["mixed"], "ensemble_plain": 0.0}
+_LEX = {"finetune": ["mixed"], "ensemble_plain": 0.0, "protein_features": "kmer"}
 _PLAIN = _LEX | {"text_lexical": False, "neighbour_stats": False}
 #: name -> (config overrides, frozen protein features for the dense branch (None, "svd":
 #: k-mer TF-IDF SVD-256, "near": mean-pooled NEAR), offset of the training seed: the same

@@ -51,6 +51,13 @@ class TextExperimentConfig:
     None (auto) takes :data:`AUTO_ENSEMBLE` for the protocol: 0.5 for the paper protocol,
     chosen on its inner designs jointly on hard, strict and easy accuracy; 0 for novel
     families, where the companion lowered all three on the validation split (see the README).
+    ``protein_features``: the protein tower's input. ``kmer``: the trained k-mer bag (with
+    the lexical features and identity statistics as configured); ``near``: frozen
+    mean-pooled NEAR embeddings (:class:`core.encoders.NearEncoder`, cached) through the
+    dense branch, no k-mer bag, MiniLM head only, no statistics or companion (the recipe
+    measured on the novel-families validation split); ``kmer+near``: NEAR added to the dense
+    branch of the k-mer model; ``auto`` takes :data:`AUTO_PROTEIN_FEATURES` for the protocol
+    (see :func:`resolved_config`).
     """
 
     k_min: int = 3
@@ -73,10 +80,12 @@ class TextExperimentConfig:
     finetune_lr_kmer: float = 1e-3
     finetune: tuple[str, ...] = ("triplet", "mixed")
     ensemble_plain: float | None = None
+    protein_features: str = "auto"
 
     def __post_init__(self):
         from core.config import check_choice
 
+        check_choice("protein_features", self.protein_features, PROTEIN_FEATURES)
         check_choice("stats_measure", self.stats_measure, ("identity", "identity_length",
                                                            "kmer"))
         check_choice("stats_reference", self.stats_reference, ("train", "all"))
@@ -103,6 +112,45 @@ class TextExperimentConfig:
         return replace(cls(), **over)
 
 
+PROTEIN_FEATURES = ("auto", "kmer", "near", "kmer+near")
+#: the protein tower's input by protocol when ``protein_features`` is "auto", chosen on
+#: validation data: on the novel-families validation split (3 model seeds) NEAR alone gave
+#: hard / strict / easy 0.500 / 0.535 / 0.828 (mixed) against 0.429 / 0.582 / 0.719 for the
+#: lexical k-mer model, and NEAR + k-mer bag or + lexical features and statistics were worse
+#: (0.505 / 0.429 / 0.694, 0.362 / 0.482 / 0.715); on the paper protocol's 6 inner designs NEAR
+#: mixed gave 0.731 / 0.823 / 0.981 against 0.842 / 0.910 / 0.982 for the lexical k-mer model:
+#: twins differ by a few residues, which a mean-pooled embedding blurs (see the README)
+AUTO_PROTEIN_FEATURES = {"paper": "kmer", "novel_families": "near"}
+
+
+def protocol_kind(protocol_name: str) -> str:
+    """"novel_families" for the novel-families split and its validation design, else "paper"
+    (the paper protocol and its inner designs)."""
+    return "novel_families" if protocol_name.startswith("novel") else "paper"
+
+
+def resolved_config(cfg: TextExperimentConfig, protocol_name: str) -> TextExperimentConfig:
+    """``cfg`` with ``protein_features`` decided for the protocol; ``near`` switches off the
+    k-mer bag, the lexical features, the statistics and (unless set) the companion."""
+    feats = cfg.protein_features
+    if feats == "auto":
+        feats = AUTO_PROTEIN_FEATURES[protocol_kind(protocol_name)]
+    cfg = replace(cfg, protein_features=feats)
+    if feats == "near":
+        cfg = replace(cfg, kmer_bag=False, text_lexical=False, neighbour_stats=False,
+                      neighbour_texts=False,
+                      ensemble_plain=0.0 if cfg.ensemble_plain is None else cfg.ensemble_plain)
+    return cfg
+
+
+def near_features(sequences: list[str], *, device=None,
+                  on_progress: ProgressCallback | None = None) -> np.ndarray:
+    """Mean-pooled NEAR embeddings (N, 256), cached per sequence list under the workspace."""
+    from core.encoders import NearEncoder, embed_cached
+
+    return embed_cached(NearEncoder(), sequences, device=device, on_progress=on_progress)
+
+
 @dataclass
 class ModelResult:
     name: str
@@ -125,6 +173,7 @@ class Experiment:
     n_triplets: int = 0
     companion: Experiment | None = None
     ensemble: dict | None = None  # member configs and coefficients of ``mixed_ensemble``
+    config: TextExperimentConfig | None = None  # as run (``protein_features`` resolved)
 
 
 ENSEMBLE = "mixed_ensemble"
@@ -137,13 +186,14 @@ def ensemble_weight(cfg: TextExperimentConfig, protocol_name: str) -> float:
     """The companion's weight in this experiment (0: no ensemble)."""
     if cfg.ensemble_plain is not None:
         return float(cfg.ensemble_plain)
-    return AUTO_ENSEMBLE["novel_families" if protocol_name.startswith("novel") else "paper"]
+    return AUTO_ENSEMBLE[protocol_kind(protocol_name)]
 
 
 def companion_config(cfg: TextExperimentConfig) -> TextExperimentConfig:
     """The ensemble's plain companion: k-mer tower and MiniLM head, InfoNCE then mixed."""
     return replace(cfg, text_lexical=False, neighbour_stats=False, neighbour_texts=False,
-                   finetune=("mixed",), ensemble_plain=0.0)
+                   finetune=("mixed",), ensemble_plain=0.0, protein_features="kmer",
+                   kmer_bag=True)
 
 
 def add_ensemble(exp: Experiment, companion: Experiment, weight: float, text_ids: np.ndarray,
@@ -226,7 +276,9 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
     """Train the baseline and each fine-tune on ``protocol.train``; evaluate on its test rows
     (thresholds fixed on its valid rows). ``text_features``: MiniLM (T, 384) of ``texts``.
     ``dense``: optional frozen protein features (N, F)
-    for the tower's dense branch. ``table`` needs ``sequence`` and ``text_id``;
+    for the tower's dense branch (after the NEAR features when ``cfg`` uses them; those
+    are computed here, cached). ``cfg.protein_features`` "auto" is decided for the protocol
+    (:func:`resolved_config`). ``table`` needs ``sequence`` and ``text_id``;
     ``twins`` has row indices ``a``, ``b`` (see :func:`core.tasks.text_data.twin_index`).
     ``companion``: the ensemble's plain model trained already on this protocol and seed
     (:func:`companion_config`); trained here when needed and not given."""
@@ -244,6 +296,10 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
 
     raw_text_features = text_features
     seqs = table["sequence"].astype(str).tolist()
+    cfg = resolved_config(cfg, protocol.name)
+    if "near" in cfg.protein_features:
+        near = near_features(seqs, device=device, on_progress=on_progress)
+        dense = near if dense is None else np.concatenate([near, dense], 1)
     vocab = KmerVocabulary(cfg.k_min, cfg.k_max, cfg.min_df, cfg.n_buckets).fit(
         [seqs[i] for i in protocol.train])
     bags = vocab.transform(seqs)
@@ -272,7 +328,8 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = DualEncoder(mcfg)
-    exp = Experiment(vocab=vocab, model_cfg=mcfg, lexicon=lexicon, stats_scale=stats_scale)
+    exp = Experiment(vocab=vocab, model_cfg=mcfg, lexicon=lexicon, stats_scale=stats_scale,
+                     config=cfg)
 
     def finish(name: str, history: list[dict], t0: float) -> None:
         P, Q = embed_all(model, data, device=device)

@@ -53,7 +53,8 @@ class VectorIndex:
 @dataclass
 class ProteinTower:
     """Sequences -> unit protein embeddings with a run's k-mer vocabulary and, when the model
-    uses them, neighbourhood statistics against the run's training proteins (``reference``)."""
+    uses them, mean-pooled NEAR features (``near``; first in the dense input, as in training)
+    and neighbourhood statistics against the run's training proteins (``reference``)."""
 
     model: object
     vocab: object
@@ -61,26 +62,43 @@ class ProteinTower:
     stats_mean: np.ndarray | None = None
     stats_std: np.ndarray | None = None
     stats_measure: str = "kmer"
+    near: bool = False
 
     def __post_init__(self):
         # the reference set is fixed: its bags are made once, not at every search
         self.reference_bags = (self.vocab.transform(self.reference)
                                if self.reference is not None else None)
 
-    def embed(self, sequences: list[str], batch: int = 1024) -> np.ndarray:
+    def near_features(self, sequences: list[str], cached: bool) -> np.ndarray:
+        """NEAR embeddings of ``sequences``: kept in the feature cache for a library
+        (``cached``), computed afresh for a query."""
+        from core.encoders import NearEncoder, embed_cached
+
+        if not hasattr(self, "near_encoder_"):
+            self.near_encoder_ = NearEncoder()  # its network is loaded once, then reused
+        if cached:
+            return embed_cached(self.near_encoder_, sequences)
+        return self.near_encoder_.embed(sequences)
+
+    def embed(self, sequences: list[str], batch: int = 1024, *, cached: bool = False
+              ) -> np.ndarray:
+        """(N, dim) unit vectors; ``cached``: keep the NEAR features of these sequences in
+        the workspace cache (an uploaded library), not for a one-off query."""
         import torch
 
         from core.tasks.text_neighbours import identity_stats, neighbour_stats
 
         bags = self.vocab.transform(sequences)
         dense = None
+        parts = [self.near_features(sequences, cached)] if self.near else []
         if self.reference is not None:
             stats = (identity_stats(sequences, self.reference,
                                     lengths=self.stats_measure == "identity_length")
                      if self.stats_measure.startswith("identity") else
                      neighbour_stats(bags, sequences, self.reference_bags, self.reference))
-            dense = (stats - self.stats_mean) / self.stats_std
-            dense = dense.astype(np.float32)
+            parts.append((stats - self.stats_mean) / self.stats_std)
+        if parts:
+            dense = np.concatenate(parts, 1).astype(np.float32)
         out = []
         with torch.no_grad():
             for s in range(0, len(bags), batch):
@@ -185,7 +203,8 @@ def searcher_for_run(store, run_id: str, library: pd.DataFrame | None = None) ->
         stats = {"reference": own.loc[own["split"] == "train", "sequence"].astype(str).tolist(),
                  "stats_mean": arrays["stats_mean"], "stats_std": arrays["stats_std"],
                  "stats_measure": str(arrays.get("stats_measure", "kmer"))}
-    tower = ProteinTower(model, vocab, **stats)
+    near = "near" in str(arrays["protein_features"]) if "protein_features" in arrays else False
+    tower = ProteinTower(model, vocab, **stats, near=near)
     if library is None:
         proteins = own
         texts = store.load_table(run_id, "texts")["text"].tolist()
@@ -193,7 +212,7 @@ def searcher_for_run(store, run_id: str, library: pd.DataFrame | None = None) ->
         return TextSearcher(model, tower, proteins, VectorIndex(arrays["protein_emb"]), texts,
                             VectorIndex(arrays["text_emb"]), lexicon=lexicon)
     proteins = library.reset_index(drop=True).copy()
-    emb = tower.embed(proteins["sequence"].astype(str).str.upper().tolist())
+    emb = tower.embed(proteins["sequence"].astype(str).str.upper().tolist(), cached=True)
     if "text" in proteins and proteins["text"].notna().any():
         texts = sorted(proteins["text"].dropna().astype(str).str.strip().unique())
     else:

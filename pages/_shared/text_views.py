@@ -33,6 +33,10 @@ def _joint_projection(run_id: str, finished: str | None, which: str, method: str
                                           perplexity=float(min(30, (len(both) - 1) // 3))))
 
 
+FEATURE_LABELS = {"kmer": "trained k-mer bag", "near": "frozen NEAR embeddings",
+                  "kmer+near": "trained k-mer bag + frozen NEAR embeddings"}
+
+
 def _headline(run) -> None:
     m, final = run.metrics, run.summary.get("final_model", "")
     base = "baseline_infonce/"
@@ -47,7 +51,9 @@ def _headline(run) -> None:
         col.metric(name, "–" if value is None else f"{value:.3f}",
                    delta=None if value is None or ref is None or final == "baseline_infonce"
                    else f"{value - ref:+.3f} vs baseline")
-    st.caption(f"Final model: **{plots_text.LABELS.get(final, final)}**; protocol "
+    features = FEATURE_LABELS.get(run.summary.get("protein_features", "kmer"), "k-mer bag")
+    st.caption(f"Final model: **{plots_text.LABELS.get(final, final)}**; protein features: "
+               f"**{features}**; protocol "
                f"**{run.summary.get('protocol')}**; {run.summary.get('n_test')} held-out "
                f"proteins, {m.get('n_hard', 0)} hard cases ({m.get('n_strict', 0)} strict), "
                f"{run.summary.get('n_triplets', 0)} training triplets.")

@@ -19,7 +19,9 @@ st.caption("A protein–text dual encoder (seed 003): a trained k-mer protein to
            "fine-tuned on *twins* — near-identical sequences with different descriptions — "
            "with the triplet margin loss, alone or mixed with InfoNCE (with the paper protocol "
            "the kept model also adds the scores of a plain k-mer model fine-tuned the same "
-           "way). Search by text or by sequence; see whether twins are told apart.")
+           "way; with novel families the protein tower reads frozen NEAR embeddings "
+           "instead of k-mers). Search by text or by sequence; see whether twins are told "
+           "apart.")
 
 choice = pick_data(by_kind("text"), key="text")
 table = choice.table
@@ -63,9 +65,16 @@ with st.form("text.w.form"):
         weight = e3.number_input("Triplet weight (mixed)", 0.0, 10.0, 1.0, 0.1,
                                  key="text.w.weight")
         accum = e4.number_input("Gradient accumulation", 1, 64, 1, key="text.w.accum")
-        f1, f2 = st.columns(2)
+        f1, f2, f3 = st.columns(3)
         text_ft = f1.checkbox("Fine-tune the MiniLM text tower (slow on a CPU)",
                               key="text.w.text_ft")
+        features = f3.selectbox(
+            "Protein features", ["auto", "kmer", "near", "kmer+near"], key="text.w.features",
+            help="kmer: a trained k-mer bag (with lexical text features and identity "
+                 "statistics); near: frozen mean-pooled NEAR embeddings (pretrained CNN, "
+                 "computed once and cached) and the MiniLM head only; kmer+near: both; "
+                 "auto: kmer for the paper protocol, near for novel families (chosen on "
+                 "validation data).")
         ensemble = f2.selectbox(
             "Plain k-mer companion weight", ["auto", 0.0, 0.25, 0.5, 0.75], key="text.w.ensemble",
             help="With 'mixed', a second model (k-mer tower and MiniLM head only) is trained "
@@ -76,7 +85,8 @@ if submitted:
     config = {"train": {"epochs": int(base_epochs), "triplet_weight": float(weight),
                         "margin": float(margin), "grad_accum": int(accum)},
               "finetune_epochs": int(ft_epochs), "finetune": list(finetune),
-              "text_finetune": text_ft, "ensemble_plain": None if ensemble == "auto" else float(ensemble)}
+              "text_finetune": text_ft, "protein_features": features,
+              "ensemble_plain": None if ensemble == "auto" else float(ensemble)}
     twin_config = {"min_ratio": float(min_ratio), "max_ratio": float(max_ratio),
                    "max_text_cosine": float(max_cos)}
     keep = [c for c in ("id", "sequence", "text", "split") if c in table.columns]

@@ -29,7 +29,7 @@ def test_train_absorption_and_see_scores_and_plot(page, app_url):
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     cells = page.locator('[data-testid="stDataFrame"] [role="gridcell"]')
-    assert "triplet_cnn_gp" in " ".join(cells.all_text_contents())
+    assert "triplet_cnn_gp_auto" in " ".join(cells.all_text_contents())  # the default model
     page.get_by_role("tab", name="Predicted vs. measured").click()
     page.locator(".js-plotly-plot").filter(has_text="measured peak").first.wait_for()
     shot = os.environ.get("PROTLENS_SCREENSHOT_DIR")

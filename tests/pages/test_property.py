@@ -16,6 +16,11 @@ def test_page_offers_builtin_sets_and_labels(app):
     assert not at.exception
     assert at.selectbox(key="property.w.builtin").value == "absorption"
     assert at.selectbox(key="property.w.label").value == "peak"
+    # the form opens on the best measured model, triplet_cnn_gp_auto
+    assert at.number_input(key="property.w.n_models").value == 3
+    assert at.selectbox(key="property.w.committee").value == "linear+matern"
+    assert at.selectbox(key="property.w.label_scale").value == "auto"
+    assert at.selectbox(key="property.w.merge_columns").value == "auto"
     assert any("No property model yet" in i.value for i in at.info)
 
 
@@ -24,6 +29,7 @@ def test_train_on_absorption_shows_table_and_prediction_plot(app, workspace):
     shared_data_or_skip("absorption")
     at = open_page(app, "property.py")
     at.number_input(key="property.w.epochs").set_value(2)
+    at.number_input(key="property.w.n_models").set_value(1)  # keep the test short
     at.checkbox(key="property.w.baselines").uncheck()  # keep the test short
     at.selectbox(key="property.w.committee").set_value("linear+matern")
     at.selectbox(key="property.w.label_scale").set_value("auto")

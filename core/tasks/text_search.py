@@ -8,6 +8,7 @@ for large uploaded libraries.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -69,16 +70,21 @@ class ProteinTower:
         self.reference_bags = (self.vocab.transform(self.reference)
                                if self.reference is not None else None)
 
+    @cached_property
+    def near_encoder(self):
+        """The NEAR encoder, built on first use (its network is loaded once, then reused)."""
+        from core.encoders import NearEncoder
+
+        return NearEncoder()
+
     def near_features(self, sequences: list[str], cached: bool) -> np.ndarray:
         """NEAR embeddings of ``sequences``: kept in the feature cache for a library
         (``cached``), computed afresh for a query."""
-        from core.encoders import NearEncoder, embed_cached
+        from core.encoders import embed_cached
 
-        if not hasattr(self, "near_encoder_"):
-            self.near_encoder_ = NearEncoder()  # its network is loaded once, then reused
         if cached:
-            return embed_cached(self.near_encoder_, sequences)
-        return self.near_encoder_.embed(sequences)
+            return embed_cached(self.near_encoder, sequences)
+        return self.near_encoder.embed(sequences)
 
     def embed(self, sequences: list[str], batch: int = 1024, *, cached: bool = False
               ) -> np.ndarray:

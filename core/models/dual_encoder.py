@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -173,11 +174,18 @@ class EnsembleEncoder(nn.Module):
                                         "dim": sum(m.cfg.dim for m in members)})
         self.text_tower = None
 
+    def join(self, outputs: list):
+        """The ensemble's output from its members' unit outputs (tensors or arrays, one per
+        member, in order): ``[a_1 z_1, ..., a_m z_m]``, what the encode methods return."""
+        scaled = [a * z for a, z in zip(self.coef.tolist(), outputs, strict=True)]
+        return (torch.cat(scaled, -1) if isinstance(scaled[0], torch.Tensor)
+                else np.concatenate(scaled, -1))
+
     def encode_protein(self, bags, dense=None, neighbour=None) -> torch.Tensor:
-        return torch.cat([a * m.encode_protein(bags, dense if m.cfg.dense_dim else None,
-                                               neighbour if m.cfg.neighbour_texts else None)
-                          for a, m in zip(self.coef, self.members, strict=True)], -1)
+        return self.join([m.encode_protein(bags, dense if m.cfg.dense_dim else None,
+                                           neighbour if m.cfg.neighbour_texts else None)
+                          for m in self.members])
 
     def encode_text(self, text_features=None, texts=None) -> torch.Tensor:
-        return torch.cat([a * m.encode_text(text_features[:, :m.cfg.text_dim])
-                          for a, m in zip(self.coef, self.members, strict=True)], -1)
+        return self.join([m.encode_text(text_features[:, :m.cfg.text_dim])
+                          for m in self.members])

@@ -212,9 +212,8 @@ def add_ensemble(exp: Experiment, companion: Experiment, weight: float, text_ids
         members.append(member)
         coef.append(w / score_scale(res.protein_emb, res.text_emb, text_ids, protocol.train))
     model = EnsembleEncoder(members, coef)
-    a = model.coef.numpy()
-    P = np.concatenate([x * r.protein_emb for x, (_, r, _) in zip(a, parts, strict=True)], 1)
-    Q = np.concatenate([x * r.text_emb for x, (_, r, _) in zip(a, parts, strict=True)], 1)
+    P = model.join([r.protein_emb for _, r, _ in parts])
+    Q = model.join([r.text_emb for _, r, _ in parts])
     metrics, cases = evaluate(P, Q, text_ids, twins, protocol.test, protocol.valid, seed=seed)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     exp.results[ENSEMBLE] = ModelResult(

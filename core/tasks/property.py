@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,8 @@ import pandas as pd
 
 from core.tasks.label_scale import mutation_counts
 from core.tasks.property_cli import add_arguments, cli_train  # noqa: F401 - the CLI contract
-from core.tasks.property_model import PropertyConfig, PropertyModel, choose_input, config_dict
+from core.tasks.property_config import PropertyConfig, choose_input
+from core.tasks.property_model import PropertyModel
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +171,7 @@ def fit_job(payload: dict[str, Any], ctx) -> Any:
         "committee_kernel": model.kernel_,
         "trend": None if model.trend_ is None else [float(c) for c in model.trend_],
         "input": cnn_col, "profile_input": profile_col,
-        "config": config_dict(cfg),
+        "config": asdict(cfg),
         "model": meta, "gp_kernels": [gp.kernel_summary() for gp in model.readouts_],
         "epochs_run": len(model.history_), "best_epoch": best_epoch, "models": rows,
         "timings": {"fit_s": round(t_fit, 3)},

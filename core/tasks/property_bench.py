@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from core.papers import PROPERTY_TABLE_I
-from core.tasks.property_model import PropertyConfig
+from core.tasks.property_config import PropertyConfig
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,8 @@ def bench_dataset(name: str, settings: BenchSettings, *, models=BENCH_MODELS) ->
     from core.datasets import get_spec, load
     from core.metrics import mean_se, regression_metrics
     from core.tasks.property import prepare_table
+    from core.tasks.property_config import choose_input
     from core.tasks.property_eval import PropertyData, cv_folds, fit_predict
-    from core.tasks.property_model import choose_input
 
     torch.set_num_threads(1)  # the benchmark machine is shared; timings per single core
     cfg = _config(settings)

@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace):
     """The PropertyConfig the options ask for (defaults for options not given)."""
-    from core.tasks.property_model import PropertyConfig
+    from core.tasks.property_config import PropertyConfig
 
     cfg = PropertyConfig(seed=args.seed, baselines=bool(args.baselines))
     top = {k: v for k, v in (("readout", args.readout), ("n_models", args.n_models),

@@ -25,7 +25,8 @@ from core.tasks.label_scale import (
     parent_rows,
     trend_at,
 )
-from core.tasks.property_model import PropertyConfig, mixture
+from core.tasks.property_config import PropertyConfig
+from core.tasks.property_model import mixture
 from core.tasks.readouts import GPReadout, ridge_predict
 
 log = logging.getLogger(__name__)

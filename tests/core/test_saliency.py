@@ -19,7 +19,8 @@ from core.mutagenesis import (
 )
 from core.saliency import SaliencyConfig, compute_saliency, randomized_copy, target_values
 from core.saliency_analysis import default_proteins, mutated_columns, pick_parent, rank_test, tracks
-from core.tasks.property_model import PropertyConfig, PropertyModel
+from core.tasks.property_config import PropertyConfig
+from core.tasks.property_model import PropertyModel
 
 HOT = (6, 14, 23, 33)  # 0-based positions whose substitutions change the label
 

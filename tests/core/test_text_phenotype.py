@@ -65,3 +65,15 @@ def test_phenotype_head_and_twin_batches_train():
                             triplets=triplets)
     assert hist[-1]["drug"] < hist[0]["drug"] and hist[-1]["loss"] < hist[0]["loss"]
     assert model.drug_head.out_features == 2
+
+
+def test_twin_fraction_auto_by_protocol_reaches_the_training_settings():
+    from core.tasks.text_pipeline import TextExperimentConfig, companion_config, resolved_config
+
+    paper = resolved_config(TextExperimentConfig(), "inner0")
+    assert paper.twin_fraction == 0.5 and paper.stage("mixed").twin_fraction == 0.5
+    assert companion_config(paper).train.twin_fraction == 0.5
+    novel = resolved_config(TextExperimentConfig(), "novel_families")
+    assert novel.train.twin_fraction == 0.0
+    off = resolved_config(TextExperimentConfig.from_dict({"twin_fraction": 0}), "paper")
+    assert off.stage("infonce").twin_fraction == 0.0

@@ -15,6 +15,8 @@ Text tower
     MiniLM (all-MiniLM-L6-v2) sentence embeddings (384-d), frozen and cached by default, then
     an MLP; with ``text_finetune`` the transformer itself is trained (see
     :class:`MiniLMTower`).
+With ``drug_labels`` > 0 a linear head on the protein embedding predicts the drugs and class a
+protein's description names (an auxiliary loss during training, unused at search time).
 Both project to a shared ``dim``-d unit sphere; a learned temperature scales the cosine
 (CLIP's initial 1/0.07, clamped at 100).
 """
@@ -29,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 TEXT_DIM = 384  # all-MiniLM-L6-v2
+DRUG_SCALE = 10.0  # unit protein embeddings times this into the phenotype head
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class DualEncoderConfig:
     text_dim: int = TEXT_DIM
     text_finetune: bool = False
     neighbour_texts: bool = False
+    drug_labels: int = 0
     init_temperature: float = 0.07
     max_logit_scale: float = 100.0
 
@@ -111,6 +115,9 @@ class DualEncoder(nn.Module):
         self.text_tower = MiniLMTower() if cfg.text_finetune else None
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / cfg.init_temperature)))
         self.neighbour_gate = nn.Parameter(torch.tensor(1.0)) if cfg.neighbour_texts else None
+        # auxiliary phenotype head (training only): multi-hot drug labels from the protein
+        # embedding, see core.tasks.text_phenotype
+        self.drug_head = nn.Linear(cfg.dim, cfg.drug_labels) if cfg.drug_labels > 0 else None
 
     def encode_protein(self, bags: torch.Tensor | None, dense: torch.Tensor | None = None,
                        neighbour: torch.Tensor | None = None) -> torch.Tensor:
@@ -140,6 +147,11 @@ class DualEncoder(nn.Module):
         if text_features is None:
             raise ValueError("give MiniLM text features (or texts for a fine-tuned tower)")
         return F.normalize(self.text_head(text_features), dim=-1)
+
+    def drug_logits(self, protein: torch.Tensor) -> torch.Tensor:
+        """(B, drug_labels) logits of the phenotype head from unit protein embeddings,
+        scaled by ``DRUG_SCALE`` (a unit vector alone gives logits too small to fit 0/1)."""
+        return self.drug_head(DRUG_SCALE * protein)
 
     def scale(self) -> torch.Tensor:
         return self.logit_scale.exp().clamp(max=self.cfg.max_logit_scale)

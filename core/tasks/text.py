@@ -169,6 +169,10 @@ def add_arguments(parser) -> None:
                         help="protein tower input: kmer (trained k-mer bag), near (frozen "
                              "NEAR embeddings), kmer+near; auto: kmer for the paper protocol, "
                              "near for novel families (chosen on validation data)")
+    parser.add_argument("--twin-fraction", type=float, default=C.twin_fraction,
+                        help="share of each InfoNCE batch made of (protein, twin) pairs "
+                             "(0: random batches; default: 0.5 for the paper protocol, 0 for "
+                             "novel families)")
     parser.add_argument("--text-finetune", action="store_true",
                         help="train the MiniLM transformer too (slow on a CPU)")
     parser.add_argument("--seed", type=int, default=0)
@@ -203,7 +207,7 @@ def cli_train(args) -> int:
               "finetune_epochs": args.finetune_epochs,
               "finetune": [s for s in args.finetune.split(",") if s],
               "text_finetune": args.text_finetune, "ensemble_plain": args.ensemble_plain,
-              "protein_features": args.protein_features}
+              "protein_features": args.protein_features, "twin_fraction": args.twin_fraction}
     twin_config = {"min_ratio": args.min_ratio, "max_ratio": args.max_ratio,
                    "max_text_cosine": args.max_text_cosine}
     keep = [c for c in ("id", "sequence", "text", "split") if c in table.columns]

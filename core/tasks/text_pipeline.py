@@ -57,7 +57,10 @@ class TextExperimentConfig:
     dense branch, no k-mer bag, MiniLM head only, no statistics or companion (the recipe
     measured on the novel-families validation split); ``kmer+near``: NEAR added to the dense
     branch of the k-mer model; ``auto`` takes :data:`AUTO_PROTEIN_FEATURES` for the protocol
-    (see :func:`resolved_config`).
+    (see :func:`resolved_config`). ``twin_fraction``: the share of every InfoNCE batch made
+    of (protein, twin) pairs from the training twins, in both stages and in the companion
+    (:func:`~core.tasks.text_train.twin_batch`), so the in-batch softmax itself sees the
+    hard negatives; None (auto) takes :data:`AUTO_TWIN_FRACTION` for the protocol.
     """
 
     k_min: int = 3
@@ -68,6 +71,7 @@ class TextExperimentConfig:
     dim: int = 64
     text_finetune: bool = False
     text_lexical: bool = True
+    text_notes: bool = False
     neighbour_texts: bool = False
     neighbour_stats: bool = True
     stats_measure: str = "identity"
@@ -81,6 +85,7 @@ class TextExperimentConfig:
     finetune: tuple[str, ...] = ("triplet", "mixed")
     ensemble_plain: float | None = None
     protein_features: str = "auto"
+    twin_fraction: float | None = None
 
     def __post_init__(self):
         from core.config import check_choice
@@ -121,6 +126,12 @@ PROTEIN_FEATURES = ("auto", "kmer", "near", "kmer+near")
 #: mixed gave 0.731 / 0.823 / 0.981 against 0.842 / 0.910 / 0.982 for the lexical k-mer model:
 #: twins differ by a few residues, which a mean-pooled embedding blurs (see the README)
 AUTO_PROTEIN_FEATURES = {"paper": "kmer", "novel_families": "near"}
+#: twin-aware InfoNCE batches by protocol when ``twin_fraction`` is None, chosen on validation
+#: data (session 6, see the README): 0.5 for the paper protocol (6 inner designs, two model
+#: initialisations: ensemble hard 0.838 -> 0.864 and 0.824 -> 0.854, strict and easy level;
+#: 0.25 and 1.0 gained less); 0 for novel families (NEAR mixed on its validation split, 3 seeds:
+#: 0.496 / 0.533 / 0.817 with 0.5 against 0.500 / 0.535 / 0.828 without)
+AUTO_TWIN_FRACTION = {"paper": 0.5, "novel_families": 0.0}
 
 
 def protocol_kind(protocol_name: str) -> str:
@@ -130,12 +141,17 @@ def protocol_kind(protocol_name: str) -> str:
 
 
 def resolved_config(cfg: TextExperimentConfig, protocol_name: str) -> TextExperimentConfig:
-    """``cfg`` with ``protein_features`` decided for the protocol; ``near`` switches off the
-    k-mer bag, the lexical features, the statistics and (unless set) the companion."""
+    """``cfg`` with ``protein_features`` and ``twin_fraction`` decided for the protocol (the
+    latter copied into the training settings); ``near`` switches off the k-mer bag, the
+    lexical features, the statistics and (unless set) the companion."""
     feats = cfg.protein_features
     if feats == "auto":
         feats = AUTO_PROTEIN_FEATURES[protocol_kind(protocol_name)]
-    cfg = replace(cfg, protein_features=feats)
+    twin = cfg.twin_fraction
+    if twin is None:
+        twin = AUTO_TWIN_FRACTION[protocol_kind(protocol_name)]
+    cfg = replace(cfg, protein_features=feats, twin_fraction=float(twin),
+                  train=replace(cfg.train, twin_fraction=float(twin)))
     if feats == "near":
         cfg = replace(cfg, kmer_bag=False, text_lexical=False, neighbour_stats=False,
                       neighbour_texts=False,
@@ -192,6 +208,7 @@ def ensemble_weight(cfg: TextExperimentConfig, protocol_name: str) -> float:
 def companion_config(cfg: TextExperimentConfig) -> TextExperimentConfig:
     """The ensemble's plain companion: k-mer tower and MiniLM head, InfoNCE then mixed."""
     return replace(cfg, text_lexical=False, neighbour_stats=False, neighbour_texts=False,
+                   text_notes=False,
                    finetune=("mixed",), ensemble_plain=0.0, protein_features="kmer",
                    kmer_bag=True)
 
@@ -309,12 +326,23 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
             raise ValueError("lexical text features need the texts")
         lexicon = TextLexicon().fit([texts[t] for t in np.unique(text_ids[protocol.train])])
         text_features = with_lexicon(text_features, texts, lexicon)
+    if cfg.text_notes and texts is not None:
+        from core.tasks.text_phenotype import note_features
+
+        text_features = np.concatenate([text_features, note_features(texts, device=device)],
+                                       1).astype(np.float32)
     stats_scale = None
     if cfg.neighbour_stats:
         stats, stats_scale = training_neighbour_stats(bags, seqs, protocol.train,
                                                       cfg.stats_measure, cfg.stats_reference)
         dense = stats if dense is None else np.concatenate([dense, stats], 1)
-    data = TrainData(bags, text_features, text_ids,
+    drug_labels = None
+    if cfg.train.drug_weight > 0 and texts is not None:
+        from core.tasks.text_phenotype import DrugLabels
+
+        labels = DrugLabels().fit([texts[t] for t in np.unique(text_ids[protocol.train])])
+        drug_labels = labels.transform(texts) if len(labels) else None
+    data = TrainData(bags, text_features, text_ids, drug_labels=drug_labels,
                      dense=None if dense is None else np.asarray(dense, np.float32), texts=texts,
                      neighbour=(neighbours_from_training(bags, seqs, protocol.train, text_ids,
                                                          text_features, cfg)
@@ -323,7 +351,8 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
                              dense_dim=0 if dense is None else int(dense.shape[1]),
                              text_finetune=cfg.text_finetune,
                              neighbour_texts=cfg.neighbour_texts,
-                             text_dim=int(text_features.shape[1]))
+                             text_dim=int(text_features.shape[1]),
+                             drug_labels=0 if drug_labels is None else drug_labels.shape[1])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = DualEncoder(mcfg)
@@ -343,12 +372,13 @@ def run_experiment(table: pd.DataFrame, text_features: np.ndarray, twins: pd.Dat
                  metrics.get("pairwise_acc_easy", np.nan))
 
     base = cfg.stage("infonce")
-    t0 = time.perf_counter()
-    history = fit_dual_encoder(model, data, protocol.train, base, seed=seed, device=device,
-                               stage="base", on_progress=on_progress)
-    finish(BASELINE, history, t0)
     triplets = triplets_from_twins(twins, protocol.train, data.text_ids)
     exp.n_triplets = len(triplets)
+    t0 = time.perf_counter()
+    history = fit_dual_encoder(model, data, protocol.train, base, seed=seed, device=device,
+                               triplets=triplets if len(triplets) else None, stage="base",
+                               on_progress=on_progress)
+    finish(BASELINE, history, t0)
     base_state = copy.deepcopy(exp.results[BASELINE].state)
     for loss in cfg.finetune:
         if len(triplets) == 0:

@@ -6,6 +6,8 @@ mirror the paper protocol inside every seed's training pool; the README's model 
 made this way::
 
     python -m core.tasks.text_select '{"istats": {"neighbour_stats": true}}' --repeats 2
+
+A variant's ``seed_offset`` trains it from another initialisation (seed + offset).
 """
 from __future__ import annotations
 
@@ -31,9 +33,10 @@ def compare_variants(table: pd.DataFrame, text_features, twins: pd.DataFrame,
         for r, inner in enumerate(inner_paper_protocols(table, outer, repeats=repeats,
                                                         seed=seed)):
             for name, over in variants.items():
+                offset = int(over.get("seed_offset", 0))  # another initialisation
                 cfg = TextExperimentConfig.from_dict({"finetune": ["mixed"]} | over)
                 exp = run_experiment(table, text_features, twins, inner, cfg, texts=texts,
-                                     seed=seed)
+                                     seed=seed + offset)
                 for model, res in exp.results.items():
                     rows.append({"variant": name, "seed": seed, "inner": r, "model": model}
                                 | {k: res.metrics.get(k) for k in METRICS})

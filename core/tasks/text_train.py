@@ -42,13 +42,17 @@ class TextTrainConfig:
     triplet_weight: float = 1.0
     grad_accum: int = 1
     amp: bool = True
+    drug_weight: float = 0.0
+    twin_fraction: float = 0.0
 
     def __post_init__(self):
         check_choice("loss", self.loss, LOSSES)
         if self.epochs < 1 or self.batch_size < 2 or self.grad_accum < 1:
             raise ValueError("epochs >= 1, batch_size >= 2 and grad_accum >= 1 please")
-        if self.margin < 0 or self.triplet_weight < 0:
-            raise ValueError("margin and triplet_weight must be >= 0")
+        if self.margin < 0 or self.triplet_weight < 0 or self.drug_weight < 0:
+            raise ValueError("margin, triplet_weight and drug_weight must be >= 0")
+        if not 0 <= self.twin_fraction <= 1:
+            raise ValueError("twin_fraction must be in [0, 1]")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,7 +65,9 @@ class TrainData:
     ``bags``: k-mer bags of every protein; ``text_features``: (T, 384) MiniLM embeddings of the
     distinct texts; ``text_ids``: (N,) text of each protein; ``dense``: optional (N, F) frozen
     protein features; ``texts``: the distinct texts (for a fine-tuned text tower);
-    ``neighbour``: optional (N, 384) neighbour-text votes (:mod:`core.tasks.text_neighbours`).
+    ``neighbour``: optional (N, 384) neighbour-text votes (:mod:`core.tasks.text_neighbours`);
+    ``drug_labels``: optional (T, L) phenotype labels of the texts
+    (:mod:`core.tasks.text_phenotype`) for the auxiliary head.
     """
 
     bags: object
@@ -70,6 +76,7 @@ class TrainData:
     dense: np.ndarray | None = None
     texts: list[str] | None = None
     neighbour: np.ndarray | None = None
+    drug_labels: np.ndarray | None = None  # (T, L) multi-hot phenotype labels per text
 
 
 def triplets_from_twins(twins, rows: np.ndarray, text_ids: np.ndarray) -> np.ndarray:
@@ -83,6 +90,38 @@ def triplets_from_twins(twins, rows: np.ndarray, text_ids: np.ndarray) -> np.nda
     a, b = a[keep], b[keep]
     return np.concatenate([np.stack([a, b, text_ids[a]], 1),
                            np.stack([b, a, text_ids[b]], 1)]).astype(np.int64)
+
+
+def twin_partners(triplets: np.ndarray) -> dict[int, np.ndarray]:
+    """Each anchor protein of ``triplets`` -> its twins (other text) among the training rows."""
+    out: dict[int, list[int]] = {}
+    for a, b in triplets[:, :2].tolist():
+        out.setdefault(a, []).append(b)
+    return {a: np.unique(b) for a, b in out.items()}
+
+
+def twin_batch(rows: np.ndarray, partners: dict[int, np.ndarray], fraction: float,
+               rng: np.random.Generator) -> np.ndarray:
+    """An InfoNCE batch of ``len(rows)`` proteins in which about ``fraction`` of the rows are
+    (anchor, twin) pairs: the first ``fraction * len / 2`` anchors of ``rows`` that have twins
+    bring a random twin each (replacing the batch's last rows), so the in-batch softmax sees
+    the hard negatives; twins with the same text would not be negatives and are never mates."""
+    k = int(round(fraction * len(rows) / 2))
+    anchors = [r for r in rows.tolist() if r in partners][:k]
+    mates = [int(rng.choice(partners[r])) for r in anchors]
+    batch = list(dict.fromkeys(anchors + mates + rows.tolist()))
+    return np.asarray(batch[:len(rows)], dtype=np.int64)
+
+
+def phenotype_loss(model, data: TrainData, seen: list, device):
+    """Mean binary cross-entropy of the phenotype head on the step's protein embeddings
+    (``seen``: pairs of (B, dim) embeddings and the (B,) text ids whose labels they predict)."""
+    import torch
+    import torch.nn.functional as F
+
+    z = torch.cat([e for e, _ in seen])
+    y = torch.from_numpy(np.concatenate([data.drug_labels[t] for _, t in seen])).to(device)
+    return F.binary_cross_entropy_with_logits(model.drug_logits(z).float(), y)
 
 
 def _encode_proteins(model, data: TrainData, rows, device):
@@ -123,6 +162,10 @@ def fit_dual_encoder(model, data: TrainData, train_rows: np.ndarray, cfg: TextTr
     use_tri = cfg.loss in ("triplet", "mixed")
     if use_tri and (triplets is None or len(triplets) == 0):
         raise ValueError(f"loss {cfg.loss!r} needs twin triplets in the training rows")
+    use_drug = (cfg.drug_weight > 0 and getattr(model, "drug_head", None) is not None
+                and data.drug_labels is not None)
+    partners = (twin_partners(triplets) if use_nce and cfg.twin_fraction > 0
+                and triplets is not None else {})
     groups = [{"params": model.other_parameters(), "lr": cfg.lr}]
     if model.kmer_parameters():
         groups.append({"params": model.kmer_parameters(), "lr": cfg.lr_kmer})
@@ -138,29 +181,38 @@ def fit_dual_encoder(model, data: TrainData, train_rows: np.ndarray, cfg: TextTr
     for epoch in range(1, cfg.epochs + 1):
         perm = rng.permutation(train_rows)
         tri_perm = rng.permutation(len(triplets)) if use_tri else None
-        sums = {"loss": 0.0, "infonce": 0.0, "triplet": 0.0}
+        sums = {"loss": 0.0, "infonce": 0.0, "triplet": 0.0, "drug": 0.0}
         for step in range(n_steps):
             with autocast():
                 loss = torch.zeros((), device=device)
+                seen = []  # (protein embeddings, their text ids) for the phenotype head
                 if use_nce:
                     rows = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
                     if len(rows) < 2:
                         rows = perm[:cfg.batch_size]
-                    nce = clip_infonce(_encode_proteins(model, data, rows, device),
-                                       _encode_texts(model, data, text_ids[rows], device),
+                    if partners:
+                        rows = twin_batch(rows, partners, cfg.twin_fraction, rng)
+                    z = _encode_proteins(model, data, rows, device)
+                    nce = clip_infonce(z, _encode_texts(model, data, text_ids[rows], device),
                                        torch.from_numpy(text_ids[rows]).to(device),
                                        model.scale())
                     loss = loss + nce
                     sums["infonce"] += nce.item()
+                    seen.append((z, text_ids[rows]))
                 if use_tri:
                     k = (step * cfg.triplet_batch) % len(triplets)
                     pick = triplets[tri_perm[np.arange(k, k + cfg.triplet_batch) % len(triplets)]]
+                    z_pos = _encode_proteins(model, data, pick[:, 0], device)
+                    z_neg = _encode_proteins(model, data, pick[:, 1], device)
                     tri = triplet_margin(_encode_texts(model, data, pick[:, 2], device),
-                                         _encode_proteins(model, data, pick[:, 0], device),
-                                         _encode_proteins(model, data, pick[:, 1], device),
-                                         cfg.margin)
+                                         z_pos, z_neg, cfg.margin)
                     loss = loss + (cfg.triplet_weight if use_nce else 1.0) * tri
                     sums["triplet"] += tri.item()
+                    seen += [(z_pos, pick[:, 2]), (z_neg, text_ids[pick[:, 1]])]
+                if use_drug:
+                    drug = phenotype_loss(model, data, seen, device)
+                    loss = loss + cfg.drug_weight * drug
+                    sums["drug"] += drug.item()
             (loss.float() / cfg.grad_accum).backward()
             sums["loss"] += loss.item()
             if (step + 1) % cfg.grad_accum == 0 or step + 1 == n_steps:
@@ -173,6 +225,8 @@ def fit_dual_encoder(model, data: TrainData, train_rows: np.ndarray, cfg: TextTr
             row["infonce"] = sums["infonce"] / n_steps
         if use_tri:
             row["triplet"] = sums["triplet"] / n_steps
+        if use_drug:
+            row["drug"] = sums["drug"] / n_steps
         if valid_fn is not None:
             model.eval()
             row.update(valid_fn(model))

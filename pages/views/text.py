@@ -65,7 +65,7 @@ with st.form("text.w.form"):
         weight = e3.number_input("Triplet weight (mixed)", 0.0, 10.0, 1.0, 0.1,
                                  key="text.w.weight")
         accum = e4.number_input("Gradient accumulation", 1, 64, 1, key="text.w.accum")
-        f1, f2, f3 = st.columns(3)
+        f1, f2, f3, f4 = st.columns(4)
         text_ft = f1.checkbox("Fine-tune the MiniLM text tower (slow on a CPU)",
                               key="text.w.text_ft")
         features = f3.selectbox(
@@ -80,13 +80,20 @@ with st.form("text.w.form"):
             help="With 'mixed', a second model (k-mer tower and MiniLM head only) is trained "
                  "and the final model adds its scores with this weight; 0 keeps the mixed "
                  "model alone; auto: 0.5 for the paper protocol, 0 for novel families.")
+        twin_share = f4.selectbox(
+            "Twin share of InfoNCE batches", ["auto", 0.0, 0.25, 0.5, 1.0],
+            key="text.w.twin_fraction",
+            help="Share of each in-batch-negative batch made of (protein, twin) pairs, so "
+                 "the contrastive loss itself sees the hard negatives; auto: 0.5 for the "
+                 "paper protocol, 0 for novel families.")
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 if submitted:
     config = {"train": {"epochs": int(base_epochs), "triplet_weight": float(weight),
                         "margin": float(margin), "grad_accum": int(accum)},
               "finetune_epochs": int(ft_epochs), "finetune": list(finetune),
               "text_finetune": text_ft, "protein_features": features,
-              "ensemble_plain": None if ensemble == "auto" else float(ensemble)}
+              "ensemble_plain": None if ensemble == "auto" else float(ensemble),
+              "twin_fraction": None if twin_share == "auto" else float(twin_share)}
     twin_config = {"min_ratio": float(min_ratio), "max_ratio": float(max_ratio),
                    "max_text_cosine": float(max_cos)}
     keep = [c for c in ("id", "sequence", "text", "split") if c in table.columns]

@@ -79,15 +79,21 @@ class TrainData:
     drug_labels: np.ndarray | None = None  # (T, L) multi-hot phenotype labels per text
 
 
-def triplets_from_twins(twins, rows: np.ndarray, text_ids: np.ndarray) -> np.ndarray:
+def triplets_from_twins(twins, rows: np.ndarray, text_ids: np.ndarray,
+                        relations: dict[str, int] | None = None) -> np.ndarray:
     """(M, 3) [anchor protein, its twin, anchor text] from twin pairs inside ``rows``, both
-    directions; pairs with the same text are no triplet."""
+    directions; pairs with the same text are no triplet. ``relations``: how many times a
+    pair of each ``phenotype_relation`` enters (0 drops it; relations not named: once)."""
     from core.tasks.text_data import pairs_within
 
     inside = pairs_within(twins, rows)
     a, b = inside["a"].to_numpy(), inside["b"].to_numpy()
     keep = text_ids[a] != text_ids[b]
-    a, b = a[keep], b[keep]
+    if relations and "phenotype_relation" in inside:
+        times = inside["phenotype_relation"].map(relations).fillna(1).to_numpy(int)
+        a, b = np.repeat(a[keep], times[keep]), np.repeat(b[keep], times[keep])
+    else:
+        a, b = a[keep], b[keep]
     return np.concatenate([np.stack([a, b, text_ids[a]], 1),
                            np.stack([b, a, text_ids[b]], 1)]).astype(np.int64)
 

@@ -77,3 +77,23 @@ def test_twin_fraction_auto_by_protocol_reaches_the_training_settings():
     assert novel.train.twin_fraction == 0.0
     off = resolved_config(TextExperimentConfig.from_dict({"twin_fraction": 0}), "paper")
     assert off.stage("infonce").twin_fraction == 0.0
+
+
+def test_triplet_relations_repeat_or_drop_pairs_by_phenotype_relation():
+    import pandas as pd
+
+    from core.tasks.text_train import triplets_from_twins
+
+    twins = pd.DataFrame({"a": [0, 2, 4], "b": [1, 3, 5],
+                          "phenotype_relation": ["different_phenotype", "same_phenotype",
+                                                 "one_unknown"]})
+    text_ids = np.array([0, 1, 2, 3, 4, 4])  # the last pair shares its text: no triplet
+    rows = np.arange(6)
+    plain = triplets_from_twins(twins, rows, text_ids)
+    assert sorted(map(tuple, plain[:, :2].tolist())) == [(0, 1), (1, 0), (2, 3), (3, 2)]
+    weighted = triplets_from_twins(twins, rows, text_ids,
+                                   {"different_phenotype": 3, "same_phenotype": 0})
+    pairs = list(map(tuple, weighted[:, :2].tolist()))
+    assert pairs.count((0, 1)) == 3 and pairs.count((1, 0)) == 3
+    assert (2, 3) not in pairs and len(pairs) == 6
+    assert (weighted[:, 2] == text_ids[weighted[:, 0]]).all()  # the anchor's own text

@@ -66,8 +66,9 @@ with st.form("text.w.form"):
                                  key="text.w.weight")
         accum = e4.number_input("Gradient accumulation", 1, 64, 1, key="text.w.accum")
         f1, f2, f3, f4 = st.columns(4)
-        text_ft = f1.checkbox("Fine-tune the MiniLM text tower (slow on a CPU)",
-                              key="text.w.text_ft")
+        text_ft = f1.checkbox("Fine-tune MiniLM", key="text.w.text_ft",
+                              help="Train the MiniLM text transformer itself, not only the "
+                                   "head on its frozen features (slow on a CPU).")
         features = f3.selectbox(
             "Protein features", ["auto", "kmer", "near", "kmer+near"], key="text.w.features",
             help="kmer: a trained k-mer bag (with lexical text features and identity "

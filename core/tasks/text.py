@@ -86,7 +86,8 @@ def fit_job(payload: dict, ctx) -> Any:
         arrays |= {"lex_terms": exp.lexicon.terms_, "lex_idf": exp.lexicon.idf_}
     if exp.stats_scale is not None:
         arrays |= {"stats_mean": exp.stats_scale[0], "stats_std": exp.stats_scale[1],
-                   "stats_measure": np.asarray(cfg.stats_measure)}
+                   "stats_measure": np.asarray(cfg.stats_measure),
+                   "stats_reference": np.asarray(cfg.stats_reference)}
     cases = pd.concat([r.cases for r in exp.results.values()], ignore_index=True)
     cases["id_a"], cases["id_b"] = ids[cases["a"]], ids[cases["b"]]
     tables = {"cases": cases.drop(columns=["a", "b"]),

@@ -18,7 +18,9 @@ Rows (DESIGN.md "Benchmarks"), dataset ``protein_text``:
   protocol; see :mod:`core.tasks.text_ensemble`), and ``near_infonce`` (role baseline),
   ``near_triplet`` and ``near_mixed`` (role ours: frozen mean-pooled NEAR features through
   the tower's dense branch, MiniLM head; ``near_mixed`` is the final model of the
-  novel-families protocol, ``protein_features`` auto): pairwise accuracy hard / strict / easy,
+  novel-families protocol, ``protein_features`` auto; with the protocol's neighbourhood
+  statistics), ``near_nostats_*`` (role baseline: the same without the statistics, the
+  novel-families recipe until session 6): pairwise accuracy hard / strict / easy,
   P / R / F1 / tau (sweep) and F1 at the validation threshold, recall@1/10 and MRR both
   directions. ``value`` is the mean over seeds, ``se`` the standard error over seeds,
   ``case_se`` the mean within-seed (binomial) standard error; ``seconds`` the training time.
@@ -47,7 +49,9 @@ ROLES = {"baseline_infonce": "baseline", "lexical_infonce": "baseline",
          "plain_infonce": "baseline",
          "kmer_svd_infonce": "baseline", "plain_mixed": "baseline", "mixed_ensemble": "ours",
          "kmer_svd_mixed": "baseline", "triplet": "ours", "mixed": "ours",
-         "near_infonce": "baseline", "near_triplet": "ours", "near_mixed": "ours"}
+         "near_infonce": "baseline", "near_triplet": "ours", "near_mixed": "ours",
+         "near_nostats_infonce": "baseline", "near_nostats_triplet": "baseline",
+         "near_nostats_mixed": "baseline"}
 
 
 def _row(model: str, split: str, metric: str, values: list[float], **extra) -> dict:
@@ -124,7 +128,11 @@ def run(*, quick: bool = False, seeds: int | None = None) -> list[dict]:
                 ("", cfg, None, "lexical_infonce"),
                 ("kmer_svd_", replace(plain, kmer_bag=False), svd, "kmer_svd_infonce"),
                 ("near_", replace(cfg, protein_features="near", ensemble_plain=None), None,
-                 "near_infonce"))
+                 "near_infonce"),
+                # the NEAR recipe without neighbourhood statistics (novel families' final
+                # model until session 6): what the transductive statistics add
+                ("near_nostats_", replace(cfg, protein_features="near", ensemble_plain=None,
+                                          neighbour_stats=False), None, "near_nostats_infonce"))
     for name in protocols:
         scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         for seed in range(n_seeds):

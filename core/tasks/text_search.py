@@ -55,7 +55,9 @@ class VectorIndex:
 class ProteinTower:
     """Sequences -> unit protein embeddings with a run's k-mer vocabulary and, when the model
     uses them, mean-pooled NEAR features (``near``; first in the dense input, as in training)
-    and neighbourhood statistics against the run's training proteins (``reference``)."""
+    and neighbourhood statistics against the reference proteins (``reference``: the run's
+    training proteins, or every protein of the run and the library searched, see
+    :func:`statistics_reference`)."""
 
     model: object
     vocab: object
@@ -194,6 +196,21 @@ def lexicon_of(arrays) -> object:
     return TextLexicon.from_arrays(arrays["lex_terms"], arrays["lex_idf"])
 
 
+def statistics_reference(own: pd.DataFrame, library: pd.DataFrame | None,
+                         reference: str) -> list[str]:
+    """The sequences a searched protein's relatives are counted among, as in training:
+    ``train``, the run's training proteins; ``all`` (transductive), every protein of the run
+    and of the ``library`` searched (sequences only; a protein never counts itself, and a
+    library protein that is also a run protein counts once)."""
+    if reference == "train":
+        return own.loc[own["split"] == "train", "sequence"].astype(str).tolist()
+    seqs = own["sequence"].astype(str).str.upper().tolist()
+    if library is not None:  # a library protein that is also a run protein counts once
+        known = set(seqs)
+        seqs += [s for s in library["sequence"].astype(str).str.upper() if s not in known]
+    return seqs
+
+
 def searcher_for_run(store, run_id: str, library: pd.DataFrame | None = None) -> TextSearcher:
     """Search the run's own proteins and texts, or ``library`` (id, sequence[, text]):
     its proteins are embedded with the run's protein tower, its texts with MiniLM + head."""
@@ -206,7 +223,8 @@ def searcher_for_run(store, run_id: str, library: pd.DataFrame | None = None) ->
     own = store.load_table(run_id, "proteins")
     stats = {}  # the tower's neighbourhood statistics, when the model was trained with them
     if "stats_mean" in arrays:
-        stats = {"reference": own.loc[own["split"] == "train", "sequence"].astype(str).tolist(),
+        stats = {"reference": statistics_reference(own, library,
+                                                   str(arrays.get("stats_reference", "train"))),
                  "stats_mean": arrays["stats_mean"], "stats_std": arrays["stats_std"],
                  "stats_measure": str(arrays.get("stats_measure", "kmer"))}
     near = "near" in str(arrays["protein_features"]) if "protein_features" in arrays else False

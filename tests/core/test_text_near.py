@@ -14,11 +14,17 @@ def test_protein_features_follow_the_protocol_unless_set():
     auto = TextExperimentConfig()
     near = resolved_config(auto, "novel_families")
     assert near.protein_features == "near" and not near.kmer_bag
-    assert not near.text_lexical and not near.neighbour_stats and near.ensemble_plain == 0
+    assert not near.text_lexical and near.ensemble_plain == 0
+    # novel families: relatives and length counted among every protein's sequence
+    assert near.neighbour_stats and (near.stats_measure, near.stats_reference) == (
+        "identity_length", "all")
     assert resolved_config(auto, "novel_valid").protein_features == "near"
     for name in ("paper", "inner0"):
         cfg = resolved_config(auto, name)
         assert cfg.protein_features == "kmer" and cfg.kmer_bag and cfg.text_lexical
+        assert (cfg.stats_measure, cfg.stats_reference) == ("identity", "train")
+    chosen = resolved_config(TextExperimentConfig(stats_reference="train"), "novel_families")
+    assert chosen.stats_reference == "train" and chosen.stats_measure == "identity_length"
     both = resolved_config(TextExperimentConfig(protein_features="kmer+near"), "paper")
     assert both.kmer_bag and both.neighbour_stats
 
@@ -37,7 +43,9 @@ def test_novel_families_run_searches_with_near_features(workspace):
     run = store.get(run_id)
     assert run.status == "done", run.error
     assert run.summary["protein_features"] == "near" and run.summary["final_model"] == "mixed"
-    assert run.summary["model_config"]["dense_dim"] == 256
+    # NEAR (256) then the identity statistics with lengths (11), relatives among all proteins
+    assert run.summary["model_config"]["dense_dim"] == 256 + 11
+    assert str(store.load_arrays(run_id)["stats_reference"]) == "all"
     assert not run.summary["model_config"]["kmer_bag"]
     searcher = searcher_for_run(store, run_id)
     assert searcher.tower.near

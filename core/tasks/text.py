@@ -143,7 +143,7 @@ def summary_table(exp) -> pd.DataFrame:
 
 def add_arguments(parser) -> None:
     """Options of ``python -m core train text``."""
-    from core.tasks.text_pipeline import PROTEIN_FEATURES
+    from core.tasks.text_pipeline import PROTEIN_FEATURES, STATS_MEASURES, STATS_REFERENCES
     from core.tasks.text_pipeline import TextExperimentConfig as C
 
     parser.add_argument("--input", default=None,
@@ -174,6 +174,17 @@ def add_arguments(parser) -> None:
                         help="share of each InfoNCE batch made of (protein, twin) pairs "
                              "(0: random batches; default: 0.5 for the paper protocol, 0 for "
                              "novel families)")
+    parser.add_argument("--stats-reference", default=C.stats_reference,
+                        choices=list(STATS_REFERENCES),
+                        help="neighbourhood statistics count relatives among the training "
+                             "proteins (train) or every protein's sequence, the library's at "
+                             "search time (all, transductive); auto: train for the paper "
+                             "protocol, all for novel families (chosen on validation data)")
+    parser.add_argument("--stats-measure", default=C.stats_measure,
+                        choices=list(STATS_MEASURES),
+                        help="identity, identity_length (plus the length against the "
+                             "closest relatives) or kmer; auto: identity for the paper "
+                             "protocol, identity_length for novel families")
     parser.add_argument("--text-finetune", action="store_true",
                         help="train the MiniLM transformer too (slow on a CPU)")
     parser.add_argument("--seed", type=int, default=0)
@@ -208,7 +219,8 @@ def cli_train(args) -> int:
               "finetune_epochs": args.finetune_epochs,
               "finetune": [s for s in args.finetune.split(",") if s],
               "text_finetune": args.text_finetune, "ensemble_plain": args.ensemble_plain,
-              "protein_features": args.protein_features, "twin_fraction": args.twin_fraction}
+              "protein_features": args.protein_features, "twin_fraction": args.twin_fraction,
+              "stats_reference": args.stats_reference, "stats_measure": args.stats_measure}
     twin_config = {"min_ratio": args.min_ratio, "max_ratio": args.max_ratio,
                    "max_text_cosine": args.max_text_cosine}
     keep = [c for c in ("id", "sequence", "text", "split") if c in table.columns]

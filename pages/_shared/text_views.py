@@ -52,6 +52,11 @@ def _headline(run) -> None:
                    delta=None if value is None or ref is None or final == "baseline_infonce"
                    else f"{value - ref:+.3f} vs baseline")
     features = FEATURE_LABELS.get(run.summary.get("protein_features", "kmer"), "k-mer bag")
+    exp = run.summary.get("experiment") or {}
+    if exp.get("neighbour_stats"):
+        among = {"all": "all proteins' sequences", "train": "the training proteins"}.get(
+            exp.get("stats_reference"), exp.get("stats_reference"))
+        features += f" + neighbourhood statistics ({exp.get('stats_measure')}, among {among})"
     st.caption(f"Final model: **{plots_text.LABELS.get(final, final)}**; protein features: "
                f"**{features}**; protocol "
                f"**{run.summary.get('protocol')}**; {run.summary.get('n_test')} held-out "

@@ -71,11 +71,11 @@ with st.form("text.w.form"):
                                    "head on its frozen features (slow on a CPU).")
         features = f3.selectbox(
             "Protein features", ["auto", "kmer", "near", "kmer+near"], key="text.w.features",
-            help="kmer: a trained k-mer bag (with lexical text features and identity "
-                 "statistics); near: frozen mean-pooled NEAR embeddings (pretrained CNN, "
-                 "computed once and cached) and the MiniLM head only; kmer+near: both; "
-                 "auto: kmer for the paper protocol, near for novel families (chosen on "
-                 "validation data).")
+            help="kmer: a trained k-mer bag (with lexical text features); near: frozen "
+                 "mean-pooled NEAR embeddings (pretrained CNN, computed once and cached) and "
+                 "the MiniLM head only; kmer+near: both; each with the neighbourhood "
+                 "statistics below. auto: kmer for the paper protocol, near for novel "
+                 "families (chosen on validation data).")
         ensemble = f2.selectbox(
             "Plain k-mer companion weight", ["auto", 0.0, 0.25, 0.5, 0.75], key="text.w.ensemble",
             help="With 'mixed', a second model (k-mer tower and MiniLM head only) is trained "
@@ -87,6 +87,21 @@ with st.form("text.w.form"):
             help="Share of each in-batch-negative batch made of (protein, twin) pairs, so "
                  "the contrastive loss itself sees the hard negatives; auto: 0.5 for the "
                  "paper protocol, 0 for novel families.")
+        g1, g2, _, _ = st.columns(4)
+        reference = g1.selectbox(
+            "Relatives counted among", ["auto", "train", "all"], key="text.w.stats_reference",
+            help="The protein tower reads how crowded each protein's neighbourhood is (how "
+                 "many proteins lie above 90 … 99.8 % identity, the best identities) — the "
+                 "well-studied protein of a family is its hub. train: relatives among the "
+                 "training proteins; all: among every protein's sequence, the held-out ones "
+                 "and at search time the library too (transductive; sequences only, never "
+                 "their texts); auto: train for the paper protocol, all for novel families.")
+        measure = g2.selectbox(
+            "Neighbourhood statistics", ["auto", "identity", "identity_length", "kmer"],
+            key="text.w.stats_measure",
+            help="identity: sequence identity (RapidFuzz); identity_length: plus the "
+                 "protein's length against its closest relatives; kmer: k-mer cosine; auto: "
+                 "identity for the paper protocol, identity_length for novel families.")
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 if submitted:
     config = {"train": {"epochs": int(base_epochs), "triplet_weight": float(weight),
@@ -94,7 +109,8 @@ if submitted:
               "finetune_epochs": int(ft_epochs), "finetune": list(finetune),
               "text_finetune": text_ft, "protein_features": features,
               "ensemble_plain": None if ensemble == "auto" else float(ensemble),
-              "twin_fraction": None if twin_share == "auto" else float(twin_share)}
+              "twin_fraction": None if twin_share == "auto" else float(twin_share),
+              "stats_reference": reference, "stats_measure": measure}
     twin_config = {"min_ratio": float(min_ratio), "max_ratio": float(max_ratio),
                    "max_text_cosine": float(max_cos)}
     keep = [c for c in ("id", "sequence", "text", "split") if c in table.columns]

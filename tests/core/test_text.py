@@ -219,6 +219,23 @@ def test_identity_stats_count_close_relatives_and_skip_copies():
     assert np.isclose(longer[0, 10], np.log(303))
 
 
+def test_identity_stats_of_large_inputs_use_kmer_candidates(monkeypatch):
+    """Beyond IDENTITY_EXACT_PAIRS only each query's best 3-mer candidates are aligned; close
+    relatives are always among them, so the counts and best identities do not change."""
+    import core.tasks.text_neighbours as tn
+
+    rng = random.Random(2)
+    parents = ["".join(rng.choice(AA) for _ in range(200)) for _ in range(3)]
+    ref = [_mutate(p, n, rng) for p in parents for n in (0, 1, 2, 5, 15)]
+    queries = [_mutate(p, 1, rng) for p in parents] + [parents[0]]
+    exact = tn.identity_stats(queries, ref, lengths=True)
+    monkeypatch.setattr(tn, "IDENTITY_EXACT_PAIRS", 0)
+    monkeypatch.setattr(tn, "IDENTITY_CANDIDATES", 6)
+    approx = tn.identity_stats(queries, ref, lengths=True)
+    assert np.allclose(approx, exact, atol=1e-6)
+    assert np.isclose(approx[3, 0], np.log1p(4))  # the parent's copy is skipped among the candidates too
+
+
 def test_vector_index_ivf_agrees_with_exact():
     from core.tasks.text_search import VectorIndex
 

@@ -130,15 +130,15 @@ STATS_MEASURES = ("auto", "identity", "identity_length", "kmer")
 STATS_REFERENCES = ("auto", "train", "all")
 #: (measure, reference) of the neighbourhood statistics by protocol when "auto", chosen on
 #: validation data (see the README). Paper protocol: identity against the training proteins
-#: (6 inner designs, session 4). Novel families (session 7, validation split, NEAR mixed, 8
-#: model runs): no training protein lies near a novel family, so the relatives are counted
+#: (6 inner designs, session 4). Novel families (session 7, validation split, NEAR mixed, 5
+#: model seeds): no training protein lies near a novel family, so the relatives are counted
 #: among *all* proteins' sequences (transductive: a library's proteins crowd each other as the
 #: training proteins do) and the protein's length against its closest relatives is added:
-#: hard / strict / easy 0.499 / 0.527 / 0.815 without statistics, 0.667 / 0.602 / 0.808 with
-#: them (identity without length 0.636 / 0.580 / 0.762; length alone 0.537 / 0.564 / 0.817;
-#: against the training proteins 0.546 / 0.624 / 0.814). ResFinder's curation follows this:
-#: the well-studied protein of a family is its hub, its many close variants carry the generic
-#: "drugs not determined" text and are often longer.
+#: hard / strict / easy 0.499 / 0.522 / 0.807 without statistics, 0.662 / 0.593 / 0.803 with
+#: them (identity without length, 3 seeds, 0.636 / 0.580 / 0.762; length alone 0.537 / 0.564
+#: / 0.817; against the training proteins, 3 seeds, 0.546 / 0.624 / 0.814). ResFinder's
+#: curation follows this: the well-studied protein of a family is its hub, its close variants
+#: carry the generic "drugs not determined" text and are often longer.
 AUTO_STATS = {"paper": ("identity", "train"), "novel_families": ("identity_length", "all")}
 #: the protein tower's input by protocol when ``protein_features`` is "auto", chosen on
 #: validation data: on the novel-families validation split (3 model seeds) NEAR alone gave

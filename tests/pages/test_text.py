@@ -39,7 +39,10 @@ def test_page_shows_results_and_searches_text(app, workspace):
     labels = {m.label for m in at.metric}
     assert {"Hard accuracy", "Easy accuracy"} <= labels
     assert at.selectbox(key="text.w.features").options == ["auto", "kmer", "near", "kmer+near"]
-    assert any("protein features: **trained k-mer bag**" in c.value for c in at.caption)
+    assert at.selectbox(key="text.w.stats_reference").options == ["auto", "train", "all"]
+    # the paper protocol counts relatives among the training proteins, and the caption says so
+    assert any("protein features: **trained k-mer bag + neighbourhood statistics (identity, "
+               "among the training proteins)**" in c.value for c in at.caption)
     specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
     assert "Score distribution shift" in specs and "Pairwise ranking accuracy" in specs
     at.text_area(key="text.w.query").set_value("confers resistance to carbapenems")

@@ -20,8 +20,8 @@ st.caption("A protein–text dual encoder (seed 003): a trained k-mer protein to
            "with the triplet margin loss, alone or mixed with InfoNCE (with the paper protocol "
            "the kept model also adds the scores of a plain k-mer model fine-tuned the same "
            "way; with novel families the protein tower reads frozen NEAR embeddings "
-           "instead of k-mers). Search by text or by sequence; see whether twins are told "
-           "apart.")
+           "instead of k-mers, and how crowded each protein's neighbourhood is among all "
+           "proteins). Search by text or by sequence; see whether twins are told apart.")
 
 choice = pick_data(by_kind("text"), key="text")
 table = choice.table

@@ -165,26 +165,25 @@ def add_arguments(parser) -> None:
                         help="weight of the plain k-mer companion in the final model "
                              "(0: the mixed model alone; default: 0.5 for the paper "
                              "protocol, 0 for novel families)")
-    parser.add_argument("--protein-features", default=C.protein_features,
-                        choices=list(PROTEIN_FEATURES),
-                        help="protein tower input: kmer (trained k-mer bag), near (frozen "
-                             "NEAR embeddings), kmer+near; auto: kmer for the paper protocol, "
-                             "near for novel families (chosen on validation data)")
+    # choices decided per protocol when "auto" (chosen on validation data, see the README)
+    for field, choices, text in (
+            ("protein_features", PROTEIN_FEATURES,
+             "protein tower input: kmer (trained k-mer bag), near (frozen NEAR embeddings), "
+             "kmer+near; auto: kmer for the paper protocol, near for novel families"),
+            ("stats_reference", STATS_REFERENCES,
+             "neighbourhood statistics count relatives among the training proteins (train) "
+             "or every protein's sequence, the library's at search time (all, "
+             "transductive); auto: train for the paper protocol, all for novel families"),
+            ("stats_measure", STATS_MEASURES,
+             "identity, identity_length (plus the length against the closest relatives) or "
+             "kmer; auto: identity for the paper protocol, identity_length for novel "
+             "families")):
+        parser.add_argument("--" + field.replace("_", "-"), default=getattr(C, field),
+                            choices=list(choices), help=text)
     parser.add_argument("--twin-fraction", type=float, default=C.twin_fraction,
                         help="share of each InfoNCE batch made of (protein, twin) pairs "
                              "(0: random batches; default: 0.5 for the paper protocol, 0 for "
                              "novel families)")
-    parser.add_argument("--stats-reference", default=C.stats_reference,
-                        choices=list(STATS_REFERENCES),
-                        help="neighbourhood statistics count relatives among the training "
-                             "proteins (train) or every protein's sequence, the library's at "
-                             "search time (all, transductive); auto: train for the paper "
-                             "protocol, all for novel families (chosen on validation data)")
-    parser.add_argument("--stats-measure", default=C.stats_measure,
-                        choices=list(STATS_MEASURES),
-                        help="identity, identity_length (plus the length against the "
-                             "closest relatives) or kmer; auto: identity for the paper "
-                             "protocol, identity_length for novel families")
     parser.add_argument("--text-finetune", action="store_true",
                         help="train the MiniLM transformer too (slow on a CPU)")
     parser.add_argument("--seed", type=int, default=0)

@@ -144,6 +144,11 @@ def show_search(run) -> None:
     if source == "Upload" and library is None:
         st.info("Upload a library to search it.")
         return
+    exp = run.summary.get("experiment") or {}
+    if library is not None and exp.get("neighbour_stats") and exp.get("stats_reference") == "all":
+        st.caption(f"This model reads how crowded each protein's neighbourhood is: relatives "
+                   f"of your {len(library):,} proteins are counted among the run's proteins "
+                   "and the library itself (sequences only), as in training.")
     with st.form("text.w.search_form"):
         query = st.text_area("Query", key="text.w.query", height=80,
                              placeholder="confers resistance to carbapenems" if mode[0] == "T"
